@@ -1,0 +1,190 @@
+"""ARKit-52 deformation basis over the MediaPipe topology of one face.
+
+``build_basis(neutral)`` returns (52, 478, 3) displacements in cm: the face of frame n is
+``neutral + Σ_k w[n, k] · basis[k]``. Each shape is a handful of handle displacements on
+named landmarks (lips, lids, brows, cheeks), spread to their neighbours by Gaussian falloff
+and kept on the right side of the mouth and eye openings; the jaw is a rotation about the
+jaw joint. Amounts are set for an average adult face and scale with the face's size.
+Gaze shapes (eyeLook*) only drop or lift the lids a little: the eyes themselves turn in
+relocation. tongueOut has no landmarks and stays zero.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import topology as topo
+from .names import ARKIT_INDEX, ARKIT_NAMES
+
+_CANONICAL_HEIGHT_CM = 17.7   # forehead (10) to chin (152) on the canonical face
+_SIDES = {"left": 1.0, "right": -1.0}   # subject's left is +x (the viewer's right)
+
+
+class _Face:
+    """Measurements of a neutral face that the shapes are built from."""
+
+    def __init__(self, neutral: np.ndarray):
+        self.v = neutral.astype(np.float64)
+        self.k = np.linalg.norm(self.v[topo.FOREHEAD] - self.v[topo.CHIN]) / _CANONICAL_HEIGHT_CM
+        self.mouth_centre = (self.v[topo.UPPER_LIP_INNER] + self.v[topo.LOWER_LIP_INNER]) / 2
+        corners = (topo.LIP_UPPER_INNER[0], topo.LIP_UPPER_INNER[-1])
+        upper = np.array(topo.LIP_UPPER_INNER)
+        lower = np.array((corners[0],) + topo.LIP_LOWER_INNER + (corners[1],))
+        self._lip_x = np.linspace(self.v[upper, 0].min(), self.v[upper, 0].max(), 32)
+        self._lip_y = (_curve(self.v[upper], self._lip_x) + _curve(self.v[lower], self._lip_x)) / 2
+        self.lip_gap = self.v[topo.UPPER_LIP_INNER, 1] - self.v[topo.LOWER_LIP_INNER, 1]
+
+    def side(self, name: str, softness: float = 0.4) -> np.ndarray:
+        """Smooth mask of the subject's left or right half."""
+        return 1 / (1 + np.exp(-_SIDES[name] * self.v[:, 0] / (softness * self.k)))
+
+    def above_mouth(self) -> np.ndarray:
+        """Smooth mask of points above the line between the lips (1) versus below it (0)."""
+        line = np.interp(self.v[:, 0], self._lip_x, self._lip_y)
+        return 1 / (1 + np.exp(-(self.v[:, 1] - line) / (0.08 * self.k)))
+
+    def near(self, index: int | np.ndarray, radius_cm: float) -> np.ndarray:
+        centre = self.v[index] if np.ndim(index) == 0 else self.v[index].mean(0)
+        d2 = np.square(self.v - centre).sum(1)
+        return np.exp(-d2 / (2 * (radius_cm * self.k) ** 2))
+
+    def spread(self, handles: dict[int, tuple[float, float, float]], radius_cm: float) -> np.ndarray:
+        """Displace handle points by their vectors (cm), neighbours by Gaussian falloff."""
+        idx = np.array(list(handles))
+        disp = np.array(list(handles.values()), dtype=np.float64) * self.k
+        d2 = np.square(self.v[:, None, :] - self.v[None, idx, :]).sum(-1)
+        phi = np.exp(-d2 / (2 * (radius_cm * self.k) ** 2))
+        blend = (phi @ disp) / np.maximum(phi.sum(1, keepdims=True), 1e-9)
+        return blend * phi.max(1, keepdims=True)
+
+
+def _curve(points: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Height of a contour (sorted by x) at ``x``."""
+    order = np.argsort(points[:, 0])
+    return np.interp(x, points[order, 0], points[order, 1])
+
+
+def _jaw_weight(face: _Face) -> np.ndarray:
+    """How fully each point follows the jaw: lower lip and chin 1, upper face 0."""
+    below = 1 - face.above_mouth()
+    drop = face.mouth_centre[1] - face.v[:, 1]
+    ramp = np.clip(drop / (1.2 * face.k), 0, 1)
+    lateral = np.exp(-np.maximum(np.abs(face.v[:, 0]) - 2.5 * face.k, 0) ** 2 / (2 * (2.0 * face.k) ** 2))
+    weight = below * np.maximum(ramp, 0.85) * lateral
+    corners = [topo.MOUTH_CORNER_LEFT, topo.MOUTH_CORNER_RIGHT, 78, 308]
+    weight[corners] = 0.45
+    return weight
+
+
+def _jaw_rotation(face: _Face, degrees: float) -> np.ndarray:
+    pivot = face.mouth_centre + np.array([0.0, 1.5, -8.5]) * face.k
+    a = np.deg2rad(degrees)
+    rot = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    moved = (face.v - pivot) @ rot.T + pivot
+    return (moved - face.v) * _jaw_weight(face)[:, None]
+
+
+def _lid_shapes(face: _Face, eye: str) -> dict[str, np.ndarray]:
+    upper, lower = np.array(topo.LID_UPPER[eye]), np.array(topo.LID_LOWER[eye])
+    top, bottom = topo.EYE_LIDS[eye]
+    gap = face.v[top, 1] - face.v[bottom, 1]
+    centre_y = (face.v[top, 1] + face.v[bottom, 1]) / 2
+    ux, uy = face.v[upper, 0], face.v[upper, 1]
+    order = np.argsort(ux)
+    lid_profile = np.interp(face.v[:, 0], ux[order], uy[order]) - centre_y   # lid height above centre
+    region = face.near(np.concatenate([upper, lower]), 0.9)
+    is_upper = 1 / (1 + np.exp(-(face.v[:, 1] - centre_y) / (0.05 * face.k)))
+    is_upper[upper[[0, -1]]] = 0.0                     # corners stay put
+    down = np.zeros_like(face.v)
+    down[:, 1] = -np.clip(lid_profile, 0, None) * 0.95 * is_upper * region
+    up_lower = np.zeros_like(face.v)
+    up_lower[:, 1] = 0.25 * gap * (1 - is_upper) * region
+    up_lower[upper[[0, -1]], 1] = 0
+    raise_upper = np.zeros_like(face.v)
+    raise_upper[:, 1] = 0.3 * gap * is_upper * region
+    cheek = face.spread({bottom: (0, 0.1, 0)}, 1.0) * (1 - is_upper)[:, None]
+    return {"blink": down + 0.15 * up_lower / 0.25, "squint": 0.3 * down + up_lower + cheek,
+            "wide": raise_upper, "look_down": 0.25 * down, "look_up": 0.6 * raise_upper}
+
+
+def build_basis(neutral: np.ndarray) -> np.ndarray:
+    """(52, 478, 3) float32 displacements (cm) for a neutral head-local face (478, 3)."""
+    face = _Face(neutral)
+    shapes: dict[str, np.ndarray] = {}
+    above, below = face.above_mouth()[:, None], 1 - face.above_mouth()[:, None]
+    jaw = _jaw_weight(face)[:, None]
+    lips_upper = np.array(topo.LIP_UPPER_OUTER[1:-1] + topo.LIP_UPPER_INNER[1:-1])
+    lips_lower = np.array(topo.LIP_LOWER_OUTER + topo.LIP_LOWER_INNER)
+    mouth = face.near(np.array([topo.MOUTH_CORNER_LEFT, topo.MOUTH_CORNER_RIGHT]), 1.8)[:, None]
+
+    # Jaw: open by rotation about the joint; forward and sideways by translation.
+    shapes["jawOpen"] = _jaw_rotation(face, 16.0)
+    jaw_open_gap = -(shapes["jawOpen"][topo.LOWER_LIP_INNER, 1] - shapes["jawOpen"][topo.UPPER_LIP_INNER, 1])
+    shapes["jawForward"] = jaw * np.array([0, 0, 0.6 * face.k])
+    shapes["jawLeft"] = jaw * np.array([0.7 * face.k, 0, 0])
+    shapes["jawRight"] = jaw * np.array([-0.7 * face.k, 0, 0])
+
+    # mouthClose seals the lips against a fully open jaw (and the photo's own lip gap).
+    seal = (jaw_open_gap + face.lip_gap) / 2 / face.k
+    shapes["mouthClose"] = (face.spread({i: (0, -seal, 0) for i in lips_upper}, 0.5) * above
+                            + face.spread({i: (0, seal, 0) for i in lips_lower}, 0.5) * below)
+    lips = np.concatenate([lips_upper, lips_lower])
+    corners = {topo.MOUTH_CORNER_LEFT: 1.0, topo.MOUTH_CORNER_RIGHT: -1.0}
+    shapes["mouthFunnel"] = (face.spread({i: (0, 0, 0.5) for i in lips}, 0.6)
+                             + face.spread({c: (-s * 0.35, 0, 0.2) for c, s in corners.items()}, 0.6)
+                             + face.spread({i: (0, 0.15, 0) for i in lips_upper}, 0.5) * above
+                             + face.spread({i: (0, -0.2, 0) for i in lips_lower}, 0.5) * below)
+    shapes["mouthPucker"] = (face.spread({i: (0, 0, 0.6) for i in lips}, 0.6)
+                             + face.spread({c: (-s * 0.6, 0, 0.3) for c, s in corners.items()}, 0.7))
+    shapes["mouthLeft"] = mouth * np.array([0.6 * face.k, 0, 0])
+    shapes["mouthRight"] = mouth * np.array([-0.6 * face.k, 0, 0])
+    shapes["mouthRollLower"] = face.spread({i: (0, 0.2, -0.35) for i in lips_lower}, 0.5) * below
+    shapes["mouthRollUpper"] = face.spread({i: (0, -0.2, -0.35) for i in lips_upper}, 0.5) * above
+    shapes["mouthShrugLower"] = (face.spread({i: (0, 0.3, 0.1) for i in lips_lower}, 0.6)
+                                 + face.spread({topo.CHIN: (0, 0.2, 0.15)}, 1.2)) * below
+    shapes["mouthShrugUpper"] = face.spread({i: (0, 0.25, 0.05) for i in lips_upper}, 0.6) * above
+
+    for side, sign in _SIDES.items():
+        s = side.capitalize()
+        corner = topo.MOUTH_CORNER_LEFT if side == "left" else topo.MOUTH_CORNER_RIGHT
+        half = face.side(side)[:, None]
+        shapes[f"mouthSmile{s}"] = face.spread({corner: (sign * 0.45, 0.55, -0.2)}, 1.1)
+        shapes[f"mouthFrown{s}"] = face.spread({corner: (sign * 0.1, -0.45, 0)}, 1.0)
+        shapes[f"mouthDimple{s}"] = face.spread({corner: (sign * 0.25, 0, -0.3)}, 0.8)
+        shapes[f"mouthStretch{s}"] = face.spread({corner: (sign * 0.5, -0.2, -0.1)}, 1.0)
+        shapes[f"mouthPress{s}"] = half * (face.spread({i: (0, -0.12, 0) for i in lips_upper}, 0.4) * above
+                                           + face.spread({i: (0, 0.12, 0) for i in lips_lower}, 0.4) * below)
+        shapes[f"mouthLowerDown{s}"] = half * face.spread({i: (0, -0.35, 0) for i in lips_lower}, 0.5) * below
+        shapes[f"mouthUpperUp{s}"] = half * face.spread({i: (0, 0.35, 0) for i in lips_upper}, 0.5) * above
+
+        brow = topo.group(f"{side}_brow")
+        reach = np.abs(face.v[brow, 0])
+        t = (reach - reach.min()) / max(np.ptp(reach), 1e-6)      # 0 inner … 1 outer
+        shapes[f"browDown{s}"] = face.spread(
+            {int(i): (-sign * 0.25 * (1 - ti), -0.45, 0) for i, ti in zip(brow, t)}, 0.8)
+        shapes[f"browOuterUp{s}"] = face.spread({int(i): (0, 0.6 * ti, 0) for i, ti in zip(brow, t)}, 0.9)
+        inner_up = {int(i): (0, 0.7 * (1 - ti), 0) for i, ti in zip(brow, t)}
+        shapes.setdefault("browInnerUp", np.zeros_like(face.v))
+        shapes["browInnerUp"] = shapes["browInnerUp"] + face.spread(inner_up, 0.9) * half
+
+        cheek_point = 50 if side == "right" else 280
+        shapes[f"cheekSquint{s}"] = face.spread({cheek_point: (0, 0.35, 0.05)}, 1.0)
+        nose_side = 129 if side == "right" else 358
+        shapes[f"noseSneer{s}"] = face.spread({nose_side: (0, 0.3, 0.05)}, 0.6)
+
+        lids = _lid_shapes(face, side)
+        shapes[f"eyeBlink{s}"] = lids["blink"]
+        shapes[f"eyeSquint{s}"] = lids["squint"]
+        shapes[f"eyeWide{s}"] = lids["wide"]
+        shapes[f"eyeLookDown{s}"] = lids["look_down"]
+        shapes[f"eyeLookUp{s}"] = lids["look_up"]
+
+    shapes["cheekPuff"] = face.spread({36: (-0.5, 0, 0.2), 266: (0.5, 0, 0.2)}, 1.3) * (1 - jaw * 0.5)
+    basis = np.zeros((len(ARKIT_NAMES),) + face.v.shape, dtype=np.float32)
+    for name, disp in shapes.items():
+        basis[ARKIT_INDEX[name]] = disp
+    return basis
+
+
+def apply_basis(neutral: np.ndarray, basis: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(F, 52) weights → (F, 478, 3) faces."""
+    return neutral[None] + np.einsum("fk,kvc->fvc", weights.astype(np.float32), basis, optimize=True)

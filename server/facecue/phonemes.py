@@ -1,0 +1,186 @@
+"""Phone timing of speech with pocketsphinx (offline, en-US model shipped in its wheel).
+
+Without a transcript: all-phone recognition. With one: pocketsphinx forced alignment; when
+its grammar search finds no path (e.g. on synthetic or noisy speech) the transcript's
+dictionary phones are aligned to the recognised phones by dynamic programming instead.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .audio import FEATURE_RATE, Audio
+
+SILENCE = "SIL"
+
+
+@dataclass(frozen=True)
+class PhoneSegments:
+    phones: tuple[str, ...]      # ARPAbet without stress digits, or SIL
+    start_s: np.ndarray          # (P,) float64
+    end_s: np.ndarray            # (P,) float64
+    method: str                  # "recognition" | "alignment" | "transcript-dp"
+
+    def __len__(self) -> int:
+        return len(self.phones)
+
+
+_lock = threading.Lock()   # one decoder configuration at a time; decoding is fast
+
+
+def _model_dir() -> Path:
+    from pocketsphinx import get_model_path
+    return Path(get_model_path()) / "en-us"
+
+
+def _pcm(audio: Audio) -> bytes:
+    peak = float(np.abs(audio.samples).max()) or 1.0
+    return (audio.samples / peak * 0.7 * 32767).astype("<i2").tobytes()
+
+
+def recognise(audio: Audio) -> PhoneSegments:
+    from pocketsphinx import Decoder
+    with _lock:
+        decoder = Decoder(allphone=str(_model_dir() / "en-us-phone.lm.bin"), lw=2.0, pip=0.3,
+                          beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+        decoder.start_utt()
+        decoder.process_raw(_pcm(audio), full_utt=True)
+        decoder.end_utt()
+        segs = [(s.word, s.start_frame, s.end_frame) for s in (decoder.seg() or [])]
+    return _segments(segs, "recognition")
+
+
+def _segments(segs: list[tuple[str, int, int]], method: str) -> PhoneSegments:
+    phones = tuple(SILENCE if p.startswith(("SIL", "+", "<")) else re.sub(r"\d", "", p)
+                   for p, _, _ in segs)
+    start = np.array([s for _, s, _ in segs], dtype=np.float64) / FEATURE_RATE
+    end = (np.array([e for _, _, e in segs], dtype=np.float64) + 1) / FEATURE_RATE
+    return PhoneSegments(phones, start, end, method)
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> dict[str, tuple[str, ...]]:
+    entries: dict[str, tuple[str, ...]] = {}
+    with open(_model_dir().parent / "cmudict-en-us.dict", encoding="utf-8") as fh:
+        for line in fh:
+            word, *phones = line.split()
+            if "(" not in word:
+                entries[word] = tuple(re.sub(r"\d", "", p) for p in phones)
+    return entries
+
+
+def transcript_words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def transcript_phones(text: str) -> tuple[list[str], list[str]]:
+    """Dictionary phones of a transcript and the words the dictionary lacks."""
+    dictionary, phones, missing = _dictionary(), [], []
+    for word in transcript_words(text):
+        if word in dictionary:
+            phones.extend(dictionary[word])
+        else:
+            missing.append(word)
+    return phones, missing
+
+
+def align(audio: Audio, transcript: str) -> tuple[PhoneSegments, list[str]]:
+    """Phone timing for a transcript; returns the segments and warnings."""
+    phones, missing = transcript_phones(transcript)
+    warnings = [f"transcript words not in the dictionary (timed from the audio alone): "
+                f"{', '.join(sorted(set(missing)))}"] if missing else []
+    if not phones:
+        return recognise(audio), warnings + ["transcript has no known words; recognising phones"]
+    known = " ".join(w for w in transcript_words(transcript) if w in _dictionary())
+    aligned = _forced_alignment(audio, known)
+    if aligned is not None:
+        return aligned, warnings
+    return _dp_align(recognise(audio), phones), warnings
+
+
+def _forced_alignment(audio: Audio, text: str) -> PhoneSegments | None:
+    from pocketsphinx import Decoder
+    pcm = _pcm(audio)
+    with _lock:
+        try:
+            decoder = Decoder(lm=None, loglevel="FATAL")
+            decoder.set_align_text(text)
+            decoder.start_utt()
+            decoder.process_raw(pcm, full_utt=True)
+            decoder.end_utt()
+            decoder.set_alignment()
+            decoder.start_utt()
+            decoder.process_raw(pcm, full_utt=True)
+            decoder.end_utt()
+            segs = [(p.name, p.start, p.start + p.duration - 1)
+                    for word in decoder.get_alignment() for p in word]
+        except Exception:
+            return None
+    return _segments(segs, "alignment") if segs else None
+
+
+# Broad phonetic classes: substituting within a class is cheap in the alignment below.
+_CLASSES = {
+    "vowel": "AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW",
+    "bilabial": "B M P", "labiodental": "F V", "dental": "DH TH",
+    "alveolar": "D L N R S T Z", "postalveolar": "CH JH SH ZH Y", "velar": "G K NG HH W",
+}
+_CLASS_OF = {p: c for c, ps in _CLASSES.items() for p in ps.split()}
+
+
+def _dp_align(recognised: PhoneSegments, expected: list[str]) -> PhoneSegments:
+    """Needleman–Wunsch of expected phones onto recognised speech segments.
+
+    Expected phones take the timing of the recognised phone they match or substitute;
+    runs of inserted expected phones share the time of their neighbours.
+    """
+    speech = [i for i, p in enumerate(recognised.phones) if p != SILENCE]
+    rec = [recognised.phones[i] for i in speech]
+    n, m = len(expected), len(rec)
+    if m == 0:
+        return recognised
+    gap = 1.0
+
+    def sub(a: str, b: str) -> float:
+        return 0.0 if a == b else (0.5 if _CLASS_OF.get(a) == _CLASS_OF.get(b) else 1.2)
+
+    cost = np.zeros((n + 1, m + 1))
+    cost[:, 0] = np.arange(n + 1) * gap
+    cost[0, :] = np.arange(m + 1) * gap
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            cost[i, j] = min(cost[i - 1, j - 1] + sub(expected[i - 1], rec[j - 1]),
+                             cost[i - 1, j] + gap, cost[i, j - 1] + gap)
+    anchor = np.full(n, -1)
+    i, j = n, m
+    while i > 0 and j > 0:
+        if np.isclose(cost[i, j], cost[i - 1, j - 1] + sub(expected[i - 1], rec[j - 1])):
+            anchor[i - 1] = speech[j - 1]
+            i, j = i - 1, j - 1
+        elif np.isclose(cost[i, j], cost[i - 1, j] + gap):
+            i -= 1
+        else:
+            j -= 1
+    # Unanchored phones: spread evenly between the anchored neighbours.
+    starts, ends = np.zeros(n), np.zeros(n)
+    known = np.flatnonzero(anchor >= 0)
+    starts[known] = recognised.start_s[anchor[known]]
+    ends[known] = recognised.end_s[anchor[known]]
+    if len(known) == 0:
+        return recognised
+    idx = np.arange(n)
+    mids = np.interp(idx, known, (starts[known] + ends[known]) / 2)
+    half = np.interp(idx, known, (ends[known] - starts[known]) / 2)
+    starts, ends = np.where(anchor >= 0, starts, mids - half), np.where(anchor >= 0, ends, mids + half)
+    return PhoneSegments(tuple(expected), starts, ends, "transcript-dp")
+
+
+def phone_timing(audio: Audio, transcript: str | None) -> tuple[PhoneSegments, list[str]]:
+    if transcript and transcript.strip():
+        return align(audio, transcript)
+    return recognise(audio), []

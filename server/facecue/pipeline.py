@@ -1,0 +1,117 @@
+"""One take, end to end: audio + photo + emotion → take bundle. Used by CLI, server and batch.
+
+Heavy parts (MediaPipe) load once per Pipeline and are shared by every request.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from . import __version__, gaze, topology as topo
+from .audio import SAMPLE_RATE, extract_features, load_audio
+from .config import Limits, TakeRequest
+from .cues import CueBackend, CueInputs
+from .errors import InvalidInput
+from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
+from .phonemes import phone_timing
+from .procedural import ProceduralBackend
+from .reference import FaceMeshDetector, Reference, analyze, read_image
+from .relocation import relocate
+from .take import FORMAT_VERSION, Take
+from .timing import resample
+
+Progress = Callable[[str, float], None]
+STAGES = ("audio", "phones", "face", "cues", "relocation")
+
+AXES = {
+    "landmarks_image": "pixels of the reference photo: x right, y down, z in pixels (negative toward the camera)",
+    "landmarks_local": "head-local frontalized cm: x viewer's right, y up, z toward the camera",
+    "pose": "yaw, pitch, roll in degrees (R = Ry·Rx·Rz; +yaw toward +x, +pitch chin up, +roll "
+            "counter-clockwise as seen); tx, ty, tz in cm, camera space, camera at origin looking down -z",
+    "gaze_angles": "per eye (left, right; the subject's own) yaw, pitch in degrees in the head frame",
+}
+
+
+class Pipeline:
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._detector: FaceMeshDetector | None = None
+        self._backends: dict[str, CueBackend] = {"procedural": ProceduralBackend()}
+
+    @property
+    def backends(self) -> dict[str, CueBackend]:
+        return self._backends
+
+    def detector(self) -> FaceMeshDetector:
+        if self._detector is None:
+            self._detector = FaceMeshDetector()
+        return self._detector
+
+    def analyze_photo(self, image, name: str | None = None) -> Reference:
+        rgb, label = read_image(image, name)
+        return analyze(rgb, self.detector(), label)
+
+    def run(self, request: TakeRequest, progress: Progress | None = None) -> Take:
+        report = progress or (lambda stage, fraction: None)
+        request.check()
+        backend = self._backends.get(request.backend)
+        if backend is None:
+            raise InvalidInput(f"unknown backend '{request.backend}'; available: {', '.join(self._backends)}")
+
+        report("audio", 0.0)
+        audio = load_audio(request.audio, max_duration_s=self.limits.max_audio_s, name=request.audio_name)
+        features = extract_features(audio)
+        report("phones", 0.2)
+        phones, warnings = phone_timing(audio, request.transcript)
+        report("face", 0.4)
+        reference = self.analyze_photo(request.image, request.image_name)
+        report("cues", 0.5)
+        track = backend.generate(CueInputs(reference, features, phones, request.emotion,
+                                           request.intensity, request.seed))
+        track = resample(track, request.fps, audio.duration_s)
+        report("relocation", 0.85)
+        local, image = relocate(track.local, track.pose, track.gaze_angles, reference)
+        arrays = {
+            "landmarks_image": image, "landmarks_local": local, "pose": track.pose,
+            "gaze_labels": track.gaze_labels.astype(np.int16), "gaze_angles": track.gaze_angles,
+            "blendshapes": track.blendshapes, "emotion_probs": track.emotion_probs,
+        }
+        manifest = build_manifest(request, backend, reference, len(track), audio.duration_s,
+                                  warnings=reference.warnings + warnings, phone_method=phones.method)
+        report("done", 1.0)
+        return Take(manifest=manifest, arrays=arrays, audio_wav=audio.wav_bytes())
+
+
+def build_manifest(request: TakeRequest, backend: CueBackend, reference: Reference, frames: int,
+                   duration_s: float, *, warnings: list[str], phone_method: str) -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "generator": f"facecue {__version__}",
+        "fps": float(request.fps),
+        "frame_count": frames,
+        "duration_s": round(duration_s, 6),
+        "sample_rate": SAMPLE_RATE,
+        "emotion": request.emotion,
+        "intensity": float(request.intensity),
+        "seed": int(request.seed),
+        "transcript": request.transcript or None,
+        "model": {"backend": backend.name, "version": backend.version, "native_fps": backend.native_fps},
+        "image": {"width": reference.width, "height": reference.height},
+        "reference": {"pose": [round(float(v), 5) for v in reference.pose],
+                      "focal_px": reference.focal_px, "faces_found": reference.faces_found},
+        "axes": AXES,
+        "units": {"landmarks_local": "cm", "pose_angles": "deg", "pose_translation": "cm",
+                  "gaze_angles": "deg", "landmarks_image": "px"},
+        "landmark_count": topo.LANDMARK_COUNT,
+        "subset_147": topo.subset_147().tolist(),
+        "blendshape_names": list(ARKIT_NAMES),
+        "emotion_names": list(EMOTIONS),
+        "gaze_regions": GAZE_REGIONS,
+        "gaze_layout": {"columns": gaze.COLUMNS, "rows": gaze.ROWS, "yaw_edges": gaze.YAW_EDGES.tolist(),
+                        "pitch_edge": gaze.PITCH_EDGE, "label": "row * columns + column; 2 = forward"},
+        "phone_timing": phone_method,
+        "warnings": warnings,
+        "files": {"cues": "cues.npz", "audio": "audio.wav", "frames": None, "video": None},
+    }

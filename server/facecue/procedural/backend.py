@@ -1,0 +1,81 @@
+"""The procedural cue backend: every cue from rules, timed by the speech."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..arkit_basis import apply_basis, build_basis
+from ..cues import CueInputs, CueTrack
+from ..names import ARKIT_INDEX, EMOTIONS
+from . import blinks, expression, gaze_process, head_motion, visemes
+from .signals import smooth, smooth_noise
+
+_LOOK = {  # eyeLook shapes per eye: (down, in, out, up); "in" is toward the nose
+    "left": ("eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft"),
+    "right": ("eyeLookDownRight", "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight"),
+}
+_LOOK_RANGE_DEG = 30.0
+
+
+class ProceduralBackend:
+    name = "procedural"
+    version = "1.0"
+    native_fps = 30.0
+
+    def generate(self, inputs: CueInputs) -> CueTrack:
+        fps = self.native_fps
+        frames = int(np.ceil(inputs.features.duration_s * fps)) + 1
+        times = np.arange(frames) / fps
+        rng = np.random.default_rng(inputs.seed)
+        rngs = rng.spawn(5)
+        features = inputs.features.at(times)
+        activity = features.speech_activity()
+        ref = inputs.reference
+        basis = build_basis(ref.local)
+
+        # Mouth: visemes, opened further by loud speech; seal strength closes the photo's lips.
+        seal = _seal_weight(ref.local, basis)
+        mouth, closed = visemes.viseme_weights(inputs.phones, times, seal)
+        loudness = 0.75 + 0.5 * smooth(activity, fps, 0.1)
+        open_shapes = [ARKIT_INDEX[n] for n in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight")]
+        mouth[:, open_shapes] *= loudness[:, None]
+
+        # Expression: intensity with slow life in it, stronger when the voice is.
+        level = inputs.intensity * np.clip(
+            0.85 + 0.1 * smooth_noise(rngs[0], frames, fps, 3.0)[:, 0] + 0.1 * smooth(activity, fps, 1.5), 0, 1)
+        settle = 1 - np.exp(-times / 0.4)
+        level = (level * settle).astype(np.float32)
+        face = level[:, None] * expression.expression_vector(inputs.emotion)[None, :]
+
+        blink = blinks.blink_curve(rngs[1], times, inputs.emotion, inputs.intensity)
+        angles, labels = gaze_process.gaze_track(rngs[2], frames, fps, inputs.emotion, inputs.intensity)
+        weights = mouth + face
+        for eye, k in (("left", 0), ("right", 1)):
+            name = f"eyeBlink{eye.capitalize()}"
+            weights[:, ARKIT_INDEX[name]] = np.maximum(weights[:, ARKIT_INDEX[name]], blink)
+            weights[:, [ARKIT_INDEX[n] for n in _LOOK[eye]]] = _look_weights(angles[:, k], eye)
+        weights = np.clip(weights, 0.0, 1.0)
+
+        pose = head_motion.head_pose(rngs[3], ref.pose, activity, fps, inputs.emotion, inputs.intensity)
+        probs = np.zeros((frames, len(EMOTIONS)), np.float32)
+        probs[:, 0] = 1.0 - level
+        probs[:, EMOTIONS.index(inputs.emotion)] += level
+        return CueTrack(fps=fps, local=apply_basis(ref.local, basis, weights), pose=pose,
+                        gaze_angles=angles, gaze_labels=labels, blendshapes=weights.astype(np.float32),
+                        emotion_probs=probs)
+
+
+def _seal_weight(neutral: np.ndarray, basis: np.ndarray) -> float:
+    """mouthClose weight that makes the photo's inner lips meet (0 if they already do)."""
+    from ..topology import LOWER_LIP_INNER, UPPER_LIP_INNER
+    gap = neutral[UPPER_LIP_INNER, 1] - neutral[LOWER_LIP_INNER, 1]
+    close = basis[ARKIT_INDEX["mouthClose"]]
+    closing = close[LOWER_LIP_INNER, 1] - close[UPPER_LIP_INNER, 1]
+    return float(np.clip(gap / closing, 0.0, 1.0)) if closing > 1e-6 and gap > 0 else 0.0
+
+
+def _look_weights(angles: np.ndarray, eye: str) -> np.ndarray:
+    """(F, 2) yaw, pitch of one eye → (F, 4) eyeLook down, in, out, up weights."""
+    yaw, pitch = angles[:, 0] / _LOOK_RANGE_DEG, angles[:, 1] / _LOOK_RANGE_DEG
+    # +yaw turns toward +x: the subject's left, i.e. outward for the left eye.
+    outward = yaw if eye == "left" else -yaw
+    return np.clip(np.stack([-pitch, -outward, outward, pitch], 1), 0, 1)

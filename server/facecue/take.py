@@ -1,0 +1,127 @@
+"""The take bundle: the on-disk contract read by plugins and farm jobs without a server.
+
+    take/manifest.json  take/cues.npz  take/audio.wav  [take/frames/…  take/take.mp4]
+
+Writing goes to a hidden sibling directory that is renamed into place when complete, so a
+reader never sees half a take. Pure numpy + json: safe to import inside Blender or Unreal.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CorruptTake, OutputExists
+
+FORMAT_VERSION = "1.0"
+MANIFEST, CUES, AUDIO = "manifest.json", "cues.npz", "audio.wav"
+
+
+def array_specs(frames: int) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    return {
+        "landmarks_image": ((frames, 478, 3), np.dtype(np.float32)),
+        "landmarks_local": ((frames, 478, 3), np.dtype(np.float32)),
+        "pose": ((frames, 6), np.dtype(np.float32)),
+        "gaze_labels": ((frames, 2), np.dtype(np.int16)),
+        "gaze_angles": ((frames, 2, 2), np.dtype(np.float32)),
+        "blendshapes": ((frames, 52), np.dtype(np.float32)),
+        "emotion_probs": ((frames, 8), np.dtype(np.float32)),
+    }
+
+
+ARRAY_NAMES = tuple(array_specs(0))
+
+
+@dataclass
+class Take:
+    manifest: dict
+    arrays: dict[str, np.ndarray]
+    audio_wav: bytes
+
+    @property
+    def fps(self) -> float:
+        return float(self.manifest["fps"])
+
+    @property
+    def frame_count(self) -> int:
+        return int(self.manifest["frame_count"])
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        arrays = self.__dict__.get("arrays", {})
+        if name in arrays:
+            return arrays[name]
+        raise AttributeError(name)
+
+    def validate(self) -> None:
+        for name, (shape, dtype) in array_specs(self.frame_count).items():
+            array = self.arrays.get(name)
+            if array is None:
+                raise CorruptTake(f"take is missing the '{name}' array")
+            if array.shape != shape or array.dtype != dtype:
+                raise CorruptTake(f"take array '{name}' is {array.dtype}{list(array.shape)}, "
+                                  f"expected {dtype}{list(shape)}")
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                raise CorruptTake(f"take array '{name}' holds non-finite values")
+
+
+def write(take: Take, out_dir: str | Path, *, overwrite: bool = False) -> Path:
+    """Write atomically; an existing take is replaced only with ``overwrite``."""
+    take.validate()
+    out = Path(out_dir)
+    if out.exists() and not overwrite:
+        raise OutputExists(f"output directory '{out}' already exists (use --overwrite to replace it)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    try:
+        staging.mkdir()
+        _write_contents(take, staging)
+        if out.exists():
+            retired = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+            os.rename(out, retired)
+            os.rename(staging, out)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.rename(staging, out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def _write_contents(take: Take, directory: Path) -> None:
+    files = dict(take.manifest.get("files", {}))
+    files.update({"cues": CUES, "audio": AUDIO})
+    manifest = {**take.manifest, "files": files}
+    with open(directory / CUES, "wb") as fh:
+        np.savez(fh, **{name: take.arrays[name] for name in ARRAY_NAMES})
+    (directory / AUDIO).write_bytes(take.audio_wav)
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def load(take_dir: str | Path) -> Take:
+    """Read and check a take directory."""
+    root = Path(take_dir)
+    if not (root / MANIFEST).is_file():
+        raise CorruptTake(f"'{root}' is not a take: {MANIFEST} is missing")
+    try:
+        manifest = json.loads((root / MANIFEST).read_text())
+    except (OSError, ValueError) as exc:
+        raise CorruptTake(f"'{root / MANIFEST}' is not valid JSON ({exc})") from None
+    major = str(manifest.get("format_version", "?")).split(".")[0]
+    if major != FORMAT_VERSION.split(".")[0]:
+        raise CorruptTake(f"take format {manifest.get('format_version')} is not supported "
+                          f"(this reader handles {FORMAT_VERSION})")
+    try:
+        with np.load(root / manifest["files"]["cues"], allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        audio = (root / manifest["files"]["audio"]).read_bytes()
+    except (OSError, KeyError, ValueError) as exc:
+        raise CorruptTake(f"take '{root}' is incomplete or damaged ({exc})") from None
+    take = Take(manifest=manifest, arrays=arrays, audio_wav=audio)
+    take.validate()
+    return take
