@@ -66,7 +66,7 @@ def _segments(segs: list[tuple[str, int, int]], method: str) -> PhoneSegments:
 @lru_cache(maxsize=1)
 def _dictionary() -> dict[str, tuple[str, ...]]:
     entries: dict[str, tuple[str, ...]] = {}
-    with open(_model_dir().parent / "cmudict-en-us.dict", encoding="utf-8") as fh:
+    with open(_model_dir() / "cmudict-en-us.dict", encoding="utf-8") as fh:
         for line in fh:
             word, *phones = line.split()
             if "(" not in word:

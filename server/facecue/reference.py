@@ -11,6 +11,7 @@ head's distance is ``focal / scale`` and ``tz`` is its negative (the camera look
 from __future__ import annotations
 
 import io
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,8 @@ class FaceMeshDetector:
     """MediaPipe face mesh, loaded once per process; calls are serialized (it is stateful)."""
 
     def __init__(self) -> None:
+        os.environ.setdefault("GLOG_minloglevel", "2")      # keep MediaPipe's C++ logs quiet
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import mediapipe as mp
         self._mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=True, refine_landmarks=True, max_num_faces=MAX_FACES,

@@ -1,0 +1,157 @@
+"""Command line: ``facecue generate | demo | serve | describe``.
+
+Errors a user can fix print one line ``facecue: error: …`` and exit with status 2
+(bad input) or 1 (anything else); no half-written take is ever left behind.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import FaceCueError, InvalidInput
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .names import EMOTIONS
+    parser = argparse.ArgumentParser(prog="facecue", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"facecue {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="make a take from speech, a photo and an emotion")
+    gen.add_argument("--audio", required=True, help="speech recording (wav, flac, ogg, mp3, …)")
+    gen.add_argument("--image", required=True, help="reference face photo")
+    _take_options(gen, EMOTIONS)
+    gen.add_argument("--out", required=True, type=Path, help="take directory to create")
+
+    demo = sub.add_parser("demo", help="generate a take from the bundled sample face and speech")
+    demo.add_argument("--emotion", default="happy", choices=EMOTIONS)
+    demo.add_argument("--out", type=Path, default=Path("takes/demo"))
+
+    serve = sub.add_parser("serve", help="run the gRPC server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=50051)
+    serve.add_argument("--store", type=Path, help="where finished takes are kept (default ~/.cache/facecue/takes)")
+    serve.add_argument("--storage-root", type=Path, action="append", default=[],
+                       help="directory clients may name inputs in (repeatable); path inputs are off without one")
+    serve.add_argument("--workers", type=int, default=8, help="concurrent requests")
+    serve.add_argument("--max-audio-seconds", type=float, default=600.0)
+
+    describe = sub.add_parser("describe", help="print what a server (or this install) offers, as JSON")
+    describe.add_argument("--server", help="host:port of a running server (default: this install)")
+    return parser
+
+
+def _take_options(parser: argparse.ArgumentParser, emotions) -> None:
+    parser.add_argument("--emotion", default="neutral", help=f"one of: {', '.join(emotions)}")
+    parser.add_argument("--intensity", type=float, default=1.0, help="emotion intensity in [0, 1]")
+    parser.add_argument("--fps", type=float, default=30.0, help="frame rate of the take (e.g. 24, 25, 29.97)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--transcript", help="what is said, or @file.txt: sharper lip timing")
+    parser.add_argument("--max-audio-seconds", type=float, default=600.0)
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing take directory")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="facecue: %(message)s")
+    try:
+        return {"generate": _generate, "demo": _demo, "serve": _serve, "describe": _describe}[args.command](args)
+    except FaceCueError as err:
+        print(f"facecue: error: {err}", file=sys.stderr)
+        return 2 if isinstance(err, InvalidInput) or err.grpc_code == "ALREADY_EXISTS" else 1
+    except KeyboardInterrupt:
+        print("facecue: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _transcript(value: str | None) -> str | None:
+    if value and value.startswith("@"):
+        path = Path(value[1:])
+        if not path.is_file():
+            raise InvalidInput(f"transcript file '{path}' does not exist")
+        return path.read_text(encoding="utf-8")
+    return value
+
+
+def _generate(args) -> int:
+    from .config import Limits, TakeRequest
+    request = TakeRequest(audio=args.audio, image=args.image, emotion=args.emotion, intensity=args.intensity,
+                          fps=args.fps, seed=args.seed, transcript=_transcript(args.transcript))
+    request.check()
+    return _run(request, args.out, args.overwrite, Limits(max_audio_s=args.max_audio_seconds))
+
+
+def _demo(args) -> int:
+    from .config import TakeRequest
+    request = TakeRequest(audio=SAMPLES / "speech.wav", image=SAMPLES / "face.jpg", emotion=args.emotion,
+                          transcript=(SAMPLES / "speech.txt").read_text(encoding="utf-8"))
+    return _run(request, args.out, overwrite=True)
+
+
+def _run(request, out: Path, overwrite: bool, limits=None) -> int:
+    from tqdm import tqdm
+
+    from . import take as take_io
+    from .pipeline import Pipeline
+    if out.exists() and not overwrite:   # fail before the work; write() checks again
+        raise take_io.OutputExists(f"output directory '{out}' already exists (use --overwrite to replace it)")
+    with tqdm(total=100, desc="facecue", unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+              disable=None) as bar:
+        def progress(stage: str, fraction: float) -> None:
+            bar.set_postfix_str(stage)
+            bar.update(round(fraction * 100) - bar.n)
+        take = Pipeline(limits).run(request, progress)
+        bar.set_postfix_str("writing")
+        path = take_io.write(take, out, overwrite=overwrite)
+    for warning in take.manifest.get("warnings", []):
+        print(f"facecue: warning: {warning}", file=sys.stderr)
+    m = take.manifest
+    print(f"wrote take {path} ({m['frame_count']} frames at {m['fps']:g} fps, {m['duration_s']:.2f} s, {m['emotion']})")
+    return 0
+
+
+def _serve(args) -> int:
+    from .config import Limits
+    from .server import ServerConfig, build_server
+    config = ServerConfig(host=args.host, port=args.port, storage_roots=tuple(args.storage_root),
+                          workers=args.workers, limits=Limits(max_audio_s=args.max_audio_seconds))
+    if args.store:
+        config.store = args.store
+    server, port = build_server(config)
+    server.start()
+    print(f"facecue server listening on {args.host}:{port} (store {config.store})", flush=True)
+    try:
+        server.wait_for_termination()
+    except KeyboardInterrupt:
+        server.stop(grace=2).wait()
+    return 0
+
+
+def _describe(args) -> int:
+    from google.protobuf.json_format import MessageToDict
+    if args.server:
+        from .client import FaceCueClient, FaceCueClientError
+        try:
+            with FaceCueClient(args.server, timeout_s=10) as client:
+                response = client.describe()
+        except FaceCueClientError as err:
+            print(f"facecue: error: cannot describe server {args.server}: {err}", file=sys.stderr)
+            return 1
+    else:
+        from .pipeline import Pipeline
+        from .server import FaceCueService, ServerConfig
+        response = FaceCueService(Pipeline(), None, ServerConfig()).Describe(None, None)
+    info = MessageToDict(response, preserving_proto_field_name=True)
+    info.pop("triangles", None)
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""FaceCue client: needs only grpcio, protobuf and numpy (runs inside Blender and Unreal).
+
+    from facecue.client import FaceCueClient
+    take = FaceCueClient("localhost:50051").generate("speech.wav", "face.jpg", emotion="happy")
+    take_module.write(take, "take/")
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import grpc
+
+from .take import Take
+from .v1 import facecue_pb2 as pb
+from .v1 import facecue_pb2_grpc as rpc
+from .wire import TakeAssembler
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+
+class FaceCueClientError(Exception):
+    """A server's refusal or a transport failure, with the gRPC status code name."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message
+
+
+def _call(fn):
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except grpc.RpcError as err:
+            raise FaceCueClientError(err.code().name, err.details() or str(err)) from None
+    wrapper.__doc__, wrapper.__name__ = fn.__doc__, fn.__name__
+    return wrapper
+
+
+class FaceCueClient:
+    def __init__(self, address: str = "localhost:50051", *, token: str | None = None,
+                 timeout_s: float | None = None, root_certificates: bytes | None = None):
+        options = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                   ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
+        if root_certificates is not None:
+            self._channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates), options)
+        else:
+            self._channel = grpc.insecure_channel(address, options)
+        self._stub = rpc.FaceCueStub(self._channel)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._timeout = timeout_s
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> "FaceCueClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @_call
+    def describe(self) -> pb.DescribeResponse:
+        return self._stub.Describe(pb.DescribeRequest(), metadata=self._metadata, timeout=self._timeout)
+
+    @_call
+    def generate(self, audio: str | Path | bytes, image: str | Path | bytes, *, emotion: str = "neutral",
+                 intensity: float = 1.0, fps: float = 30.0, seed: int = 0, transcript: str = "",
+                 backend: str = "", server_paths: bool = False,
+                 on_progress: Callable[[float], None] | None = None) -> Take:
+        """Generate a take. Paths are uploaded as bytes unless ``server_paths`` says the
+        server should read them from its own storage roots."""
+        request = pb.GenerateRequest(emotion=emotion, intensity=intensity, has_intensity=True, fps=fps,
+                                     seed=seed, transcript=transcript or "", backend=backend)
+        _set_input(request, "audio", audio, server_paths)
+        _set_input(request, "image", image, server_paths)
+        stream = self._stub.Generate(request, metadata=self._metadata, timeout=self._timeout)
+        return _collect(stream, on_progress)
+
+    @_call
+    def pull(self, job_id: str, on_progress: Callable[[float], None] | None = None) -> Take:
+        stream = self._stub.PullTake(pb.JobRef(job_id=job_id), metadata=self._metadata, timeout=self._timeout)
+        return _collect(stream, on_progress)
+
+    @_call
+    def job(self, job_id: str) -> pb.Job:
+        return self._stub.GetJob(pb.JobRef(job_id=job_id), metadata=self._metadata, timeout=self._timeout)
+
+    @_call
+    def jobs(self, limit: int = 0) -> list[pb.Job]:
+        return list(self._stub.ListJobs(pb.ListJobsRequest(limit=limit), metadata=self._metadata,
+                                        timeout=self._timeout).jobs)
+
+    @_call
+    def cancel(self, job_id: str) -> pb.Job:
+        return self._stub.CancelJob(pb.JobRef(job_id=job_id), metadata=self._metadata, timeout=self._timeout)
+
+
+def _set_input(request: pb.GenerateRequest, kind: str, value, server_paths: bool) -> None:
+    if isinstance(value, (bytes, bytearray)):
+        setattr(request, f"{kind}_bytes", bytes(value))
+    elif server_paths:
+        setattr(request, f"{kind}_path", str(value))
+    else:
+        path = Path(value)
+        if not path.is_file():
+            raise FaceCueClientError("INVALID_ARGUMENT", f"{kind} file '{path}' does not exist")
+        setattr(request, f"{kind}_bytes", path.read_bytes())
+        setattr(request, f"{kind}_name", path.name)
+
+
+def _collect(stream, on_progress) -> Take:
+    assembler = TakeAssembler()
+    for message in stream:
+        assembler.add(message)
+        if on_progress and message.WhichOneof("kind") == "frames":
+            on_progress(assembler.progress)
+    if assembler.status is not None and assembler.status.code != pb.TakeStatus.OK:
+        raise FaceCueClientError(pb.TakeStatus.Code.Name(assembler.status.code), assembler.status.message)
+    return assembler.take()

@@ -1,0 +1,163 @@
+"""gRPC adapter over the pipeline: Generate, PullTake, job calls, health and reflection."""
+from __future__ import annotations
+
+import logging
+import os
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+
+from . import __version__, take as take_io, topology as topo
+from .client import MAX_MESSAGE_BYTES
+from .config import MAX_FPS, Limits, TakeRequest
+from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
+from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
+from .pipeline import Pipeline
+from .store import CANCELLED, FAILED, TakeStore
+from .v1 import facecue_pb2 as pb
+from .v1 import facecue_pb2_grpc as rpc
+from .wire import DEFAULT_FRAMES_PER_BATCH, take_messages
+
+log = logging.getLogger("facecue.server")
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FaceCue"].full_name
+
+
+@dataclass
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 50051
+    store: Path = field(default_factory=lambda: Path(os.environ.get("FACECUE_STORE", "~/.cache/facecue/takes")).expanduser())
+    storage_roots: tuple[Path, ...] = ()
+    workers: int = 8
+    limits: Limits = field(default_factory=Limits)
+
+
+class FaceCueService(rpc.FaceCueServicer):
+    def __init__(self, pipeline: Pipeline, store: TakeStore, config: ServerConfig):
+        self.pipeline, self.store, self.config = pipeline, store, config
+
+    # -- unary ------------------------------------------------------------------------
+    def Describe(self, request, context):
+        limits = pb.Limits(max_audio_seconds=self.config.limits.max_audio_s, max_fps=MAX_FPS,
+                           max_message_bytes=MAX_MESSAGE_BYTES)
+        models = [pb.Model(backend=b.name, version=b.version, native_fps=b.native_fps)
+                  for b in self.pipeline.backends.values()]
+        return pb.DescribeResponse(
+            server_version=__version__, format_version=take_io.FORMAT_VERSION, emotions=EMOTIONS,
+            blendshape_names=ARKIT_NAMES, landmark_count=topo.LANDMARK_COUNT,
+            subset_147=topo.subset_147().tolist(), gaze_regions=GAZE_REGIONS, models=models, limits=limits,
+            triangles=topo.triangles().astype("<i4").tobytes())
+
+    def GetJob(self, request, context):
+        return self._guard(context, lambda: _job_message(self.store.get(request.job_id)))
+
+    def ListJobs(self, request, context):
+        return pb.ListJobsResponse(jobs=[_job_message(r) for r in self.store.list(request.limit)])
+
+    def CancelJob(self, request, context):
+        def cancel():
+            record = self.store.get(request.job_id)
+            self.store.cancel_event(request.job_id).set()
+            return _job_message(record)
+        return self._guard(context, cancel)
+
+    # -- streaming --------------------------------------------------------------------
+    def Generate(self, request, context):
+        try:
+            take_request = self._take_request(request)
+            take_request.check()
+        except FaceCueError as err:
+            context.abort(getattr(grpc.StatusCode, err.grpc_code), str(err))
+        record = self.store.create(take_request.fps, take_request.emotion)
+        cancelled = self.store.cancel_event(record.job_id)
+        context.add_callback(cancelled.set)          # the client went away
+
+        def progress(stage: str, fraction: float) -> None:
+            if cancelled.is_set():
+                raise Cancelled(f"job {record.job_id} was cancelled")
+
+        try:
+            take = self.pipeline.run(take_request, progress)
+            self.store.finish(record, take)
+        except FaceCueError as err:
+            self.store.fail(record, CANCELLED if isinstance(err, Cancelled) else FAILED, str(err))
+            context.abort(getattr(grpc.StatusCode, err.grpc_code), str(err))
+        except Exception as err:                     # a bug: log it, tell the client plainly
+            log.exception("job %s failed", record.job_id)
+            self.store.fail(record, FAILED, f"internal error: {err}")
+            context.abort(grpc.StatusCode.INTERNAL, f"internal error in job {record.job_id}: {err}")
+        yield from take_messages(take, record.job_id, request.frames_per_batch or DEFAULT_FRAMES_PER_BATCH)
+
+    def PullTake(self, request, context):
+        take = self._guard(context, lambda: self.store.load(request.job_id))
+        yield from take_messages(take, request.job_id)
+
+    def Stream(self, request_iterator, context):
+        context.abort(grpc.StatusCode.UNIMPLEMENTED,
+                      "real-time Stream is not available on this server yet; use Generate")
+
+    # -- helpers ----------------------------------------------------------------------
+    def _guard(self, context, fn):
+        try:
+            return fn()
+        except FaceCueError as err:
+            context.abort(getattr(grpc.StatusCode, err.grpc_code), str(err))
+
+    def _take_request(self, request: pb.GenerateRequest) -> TakeRequest:
+        audio = self._input(request, "audio")
+        image = self._input(request, "image")
+        return TakeRequest(
+            audio=audio, image=image, emotion=request.emotion or "neutral",
+            intensity=request.intensity if request.has_intensity else 1.0,
+            fps=request.fps if request.fps != 0 else 30.0, seed=request.seed,
+            transcript=request.transcript or None, backend=request.backend or "procedural",
+            audio_name=request.audio_name or None, image_name=request.image_name or None)
+
+    def _input(self, request: pb.GenerateRequest, kind: str):
+        which = request.WhichOneof(kind)
+        if which is None:
+            raise InvalidInput(f"request has no {kind} (set {kind}_bytes or {kind}_path)")
+        if which.endswith("_bytes"):
+            return getattr(request, which)
+        return confine(getattr(request, which), self.config.storage_roots, kind)
+
+
+def confine(path: str, roots: tuple[Path, ...], kind: str) -> Path:
+    """Resolve a client-given path and refuse it unless it lies inside a storage root."""
+    if not roots:
+        raise PermissionDenied(f"{kind}_path is disabled on this server (start it with --storage-root)")
+    resolved = Path(path).resolve()
+    for root in roots:
+        root = root.resolve()
+        if resolved == root or root in resolved.parents:
+            return resolved
+    raise PermissionDenied(f"{kind} path '{path}' is outside the server's storage roots")
+
+
+def _job_message(record) -> pb.Job:
+    return pb.Job(job_id=record.job_id, state=pb.Job.State.Value(record.state), message=record.message,
+                  frame_count=record.frame_count, fps=record.fps, emotion=record.emotion,
+                  created_unix=record.created_unix)
+
+
+def build_server(config: ServerConfig, pipeline: Pipeline | None = None) -> tuple[grpc.Server, int]:
+    """A started-ready server (call .start()); returns it and the bound port."""
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection
+
+    pipeline = pipeline or Pipeline(config.limits)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers),
+                         options=[("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                                  ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)])
+    rpc.add_FaceCueServicer_to_server(FaceCueService(pipeline, TakeStore(config.store), config), server)
+    health_servicer = health.HealthServicer()
+    health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+    health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    if port == 0:
+        raise OSError(f"cannot listen on {config.host}:{config.port}")
+    return server, port
