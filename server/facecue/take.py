@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import uuid
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,7 +121,7 @@ def load(take_dir: str | Path) -> Take:
         with np.load(root / manifest["files"]["cues"], allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
         audio = (root / manifest["files"]["audio"]).read_bytes()
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CorruptTake(f"take '{root}' is incomplete or damaged ({exc})") from None
     take = Take(manifest=manifest, arrays=arrays, audio_wav=audio)
     take.validate()

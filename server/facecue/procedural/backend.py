@@ -32,16 +32,16 @@ class ProceduralBackend:
         ref = inputs.reference
         basis = build_basis(ref.local)
 
-        # Mouth: visemes, opened further by loud speech; seal strength closes the photo's lips.
-        seal = _seal_weight(ref.local, basis)
-        mouth, closed = visemes.viseme_weights(inputs.phones, times, seal)
+        # Mouth: visemes, opened further by loud speech, lips sealed in silences and bilabials.
+        mouth, closed = visemes.viseme_weights(inputs.phones, times)
         loudness = 0.75 + 0.5 * smooth(activity, fps, 0.1)
         open_shapes = [ARKIT_INDEX[n] for n in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight")]
         mouth[:, open_shapes] *= loudness[:, None]
+        mouth[:, ARKIT_INDEX["mouthClose"]] = _lip_seal(ref.local, basis, mouth, closed)
 
         # Expression: intensity with slow life in it, stronger when the voice is.
         level = inputs.intensity * np.clip(
-            0.85 + 0.1 * smooth_noise(rngs[0], frames, fps, 3.0)[:, 0] + 0.1 * smooth(activity, fps, 1.5), 0, 1)
+            0.9 + 0.06 * smooth_noise(rngs[0], frames, fps, 3.0)[:, 0] + 0.08 * smooth(activity, fps, 1.5), 0, 1)
         settle = 1 - np.exp(-times / 0.4)
         level = (level * settle).astype(np.float32)
         face = level[:, None] * expression.expression_vector(inputs.emotion)[None, :]
@@ -64,13 +64,22 @@ class ProceduralBackend:
                         emotion_probs=probs)
 
 
-def _seal_weight(neutral: np.ndarray, basis: np.ndarray) -> float:
-    """mouthClose weight that makes the photo's inner lips meet (0 if they already do)."""
+def _lip_seal(neutral: np.ndarray, basis: np.ndarray, weights: np.ndarray, closed: np.ndarray) -> np.ndarray:
+    """(F,) mouthClose that brings the inner lips together, in proportion to ``closed``.
+
+    The gap to close is the photo's own (a smiling photo may show teeth) plus what the
+    frame's other mouth shapes open; mouthClose closes it linearly.
+    """
     from ..topology import LOWER_LIP_INNER, UPPER_LIP_INNER
-    gap = neutral[UPPER_LIP_INNER, 1] - neutral[LOWER_LIP_INNER, 1]
-    close = basis[ARKIT_INDEX["mouthClose"]]
-    closing = close[LOWER_LIP_INNER, 1] - close[UPPER_LIP_INNER, 1]
-    return float(np.clip(gap / closing, 0.0, 1.0)) if closing > 1e-6 and gap > 0 else 0.0
+    opening = basis[:, UPPER_LIP_INNER, 1] - basis[:, LOWER_LIP_INNER, 1]     # (52,) gap per unit weight
+    close = ARKIT_INDEX["mouthClose"]
+    closing = -opening[close]
+    if closing <= 1e-6:
+        return weights[:, close]
+    others = np.delete(np.arange(len(opening)), close)
+    gap = (neutral[UPPER_LIP_INNER, 1] - neutral[LOWER_LIP_INNER, 1]) + weights[:, others] @ opening[others]
+    needed = np.clip(gap / closing, 0.0, 1.0)
+    return np.maximum(weights[:, close], needed * np.clip(1.5 * closed, 0.0, 1.0))
 
 
 def _look_weights(angles: np.ndarray, eye: str) -> np.ndarray:

@@ -43,7 +43,7 @@ def gaze_track(rng: np.random.Generator, frames: int, fps: float, emotion: str,
     for k in range(count):
         p = preference.copy()
         if k > 0:
-            p[current] *= 0.15
+            p[current] *= 0.4   # a new fixation may stay in the same region
             p /= p.sum()
         current = int(rng.choice(GAZE_REGIONS, p=p))
         other = current

@@ -41,7 +41,7 @@ _CLASS = {p: c for c, ps in {
     "velar": "K G NG"}.items() for p in ps.split()}
 VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 BILABIALS = frozenset("M B P".split())
-_DOMINANCE = {"bilabial": 4.0, "labiodental": 2.5, "rest": 1.0}
+_DOMINANCE = {"bilabial": 4.0, "labiodental": 2.5, "rest": 2.0}
 _CLOSED = frozenset({"rest", "bilabial"})
 
 
@@ -58,12 +58,9 @@ def phone_class(phone: str) -> str:
     return "rest" if phone == SILENCE else _CLASS.get(phone, "alveolar")
 
 
-def viseme_weights(phones: PhoneSegments, times: np.ndarray, seal_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    """(F, 52) mouth weights at ``times`` and (F,) how 'closed' the mouth should be.
-
-    ``seal_weight`` is the mouthClose value that brings the photo's own lips together; it is
-    applied in proportion to the closed-mouth phones (silence, bilabials) around each frame.
-    """
+def viseme_weights(phones: PhoneSegments, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(F, 52) mouth weights at ``times`` and (F,) in [0, 1]: how much the lips should be
+    sealed (the dominance of silence and bilabials around each frame)."""
     classes, targets = _target_matrix()
     if len(phones) == 0:
         return np.zeros((len(times), len(ARKIT_NAMES)), np.float32), np.ones(len(times), np.float32)
@@ -78,5 +75,4 @@ def viseme_weights(phones: PhoneSegments, times: np.ndarray, seal_weight: float)
     dominance /= np.maximum(dominance.sum(1, keepdims=True), 1e-9)
     weights = dominance @ targets[row]
     closed = dominance @ np.array([c in _CLOSED for c in cls], dtype=np.float64)
-    weights[:, ARKIT_INDEX["mouthClose"]] += seal_weight * closed
     return weights.astype(np.float32), closed.astype(np.float32)
