@@ -1,0 +1,84 @@
+"""Wall time of one take (cues only) per stage, as a ratio to the audio's duration.
+
+    python bench/cue_stages.py [--seconds 10 60]
+
+Speech is made with espeak-ng (text repeated to length); the photo is the bundled sample.
+All lengths are measured in one run, side by side, after one warm-up take, so model loading
+and first-call compilation are reported separately as 'cold start'.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from facecue.audio import extract_features, load_audio
+from facecue.config import TakeRequest
+from facecue.cues import CueInputs
+from facecue.phonemes import phone_timing
+from facecue.pipeline import Pipeline
+from facecue.relocation import relocate
+from facecue.take import write
+from facecue.timing import resample
+
+SAMPLES = Path(__file__).resolve().parents[1] / "server" / "facecue" / "samples"
+TEXT = (SAMPLES / "speech.txt").read_text().strip()
+
+
+def make_speech(seconds: float, folder: Path) -> Path:
+    raw, out = folder / f"raw{seconds}.wav", folder / f"speech{seconds}.wav"
+    words_per_second = 2.6
+    repeats = int(seconds * words_per_second / len(TEXT.split())) + 1
+    subprocess.run(["espeak-ng", "-w", str(raw), " ".join([TEXT] * repeats)], check=True)
+    subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(raw), "-t", str(seconds),
+                    "-ar", "16000", "-ac", "1", str(out)], check=True)
+    return out
+
+
+def stages(pipeline: Pipeline, audio_path: Path, folder: Path) -> dict[str, float]:
+    times, clock = {}, time.perf_counter
+    t = clock(); audio = load_audio(audio_path); features = extract_features(audio); times["audio+features"] = clock() - t
+    t = clock(); phones, _ = phone_timing(audio, None); times["phones"] = clock() - t
+    t = clock(); reference = pipeline.analyze_photo(SAMPLES / "face.jpg"); times["face"] = clock() - t
+    backend = pipeline.backends["procedural"]
+    t = clock(); track = backend.generate(CueInputs(reference, features, phones, "happy", 1.0, 0)); times["cues"] = clock() - t
+    t = clock(); track = resample(track, 30.0, audio.duration_s)
+    relocate(track.local, track.pose, track.gaze_angles, reference); times["relocation"] = clock() - t
+    t = clock()
+    take = pipeline.run(TakeRequest(audio=audio_path, image=SAMPLES / "face.jpg", emotion="happy"))
+    times["whole take"] = clock() - t
+    t = clock(); write(take, folder / f"take{audio.duration_s:.0f}", overwrite=True); times["write"] = clock() - t
+    times["_duration"] = audio.duration_s
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, nargs="+", default=[10.0, 60.0])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        speech = {s: make_speech(s, folder) for s in args.seconds}
+        pipeline = Pipeline()
+        t = time.perf_counter()
+        pipeline.run(TakeRequest(audio=speech[args.seconds[0]], image=SAMPLES / "face.jpg"))
+        cold = time.perf_counter() - t
+        results = {s: stages(pipeline, path, folder) for s, path in speech.items()}
+    names = [k for k in next(iter(results.values())) if not k.startswith("_")]
+    print(f"cold start (model load + first-call compilation, one take of {args.seconds[0]:g} s): {cold:.2f} s\n")
+    header = "stage".ljust(16) + "".join(f"{s:>8g} s audio   ×real-time".rjust(30) for s in results)
+    print(header)
+    for name in names:
+        row = name.ljust(16)
+        for r in results.values():
+            row += f"{r[name]:>12.3f} s   {r[name] / r['_duration']:>10.4f}".rjust(30)
+        print(row)
+    print("\n×real-time = wall time / audio duration (below 1 is faster than real time)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""The real server on a loopback port, driven by the real client."""
+import numpy as np
+import pytest
+import soundfile as sf
+
+from facecue import take as take_io
+from facecue.client import FaceCueClient, FaceCueClientError
+from facecue.config import TakeRequest
+from facecue.store import TakeStore
+
+
+def test_describe(client):
+    info = client.describe()
+    assert list(info.emotions) == ["neutral", "angry", "contempt", "disgusted", "fear", "happy", "sad", "surprised"]
+    assert len(info.blendshape_names) == 52 and info.landmark_count == 478 and info.gaze_regions == 10
+    assert len(info.subset_147) == 147 and info.models[0].backend == "procedural"
+    triangles = np.frombuffer(info.triangles, "<i4").reshape(-1, 3)
+    assert triangles.max() == 467 and len(triangles) > 800
+
+
+def test_generate_streams_the_same_take_as_the_pipeline(client, pipeline, assets, tmp_path):
+    progress = []
+    take = client.generate(assets / "speech.wav", assets / "face.png", emotion="sad", fps=25, seed=5,
+                           on_progress=progress.append)
+    local = pipeline.run(TakeRequest(audio=assets / "speech.wav", image=assets / "face.png",
+                                     emotion="sad", fps=25, seed=5))
+    for name, array in local.arrays.items():
+        np.testing.assert_array_equal(take.arrays[name], array, err_msg=name)
+    assert take.audio_wav == local.audio_wav
+    assert progress[-1] == 1.0 and progress == sorted(progress)
+    take_io.load(take_io.write(take, tmp_path / "take"))     # a client can save what it received
+
+
+def test_finished_takes_can_be_pulled_again_and_survive_restart(client, server, assets):
+    client.generate(assets / "speech.wav", assets / "face.png", emotion="fear", seed=1)
+    job = client.jobs(limit=1)[0]
+    assert job.state == job.DONE and job.emotion == "fear"
+    pulled = client.pull(job.job_id)
+    stored = take_io.load(server["store"] / job.job_id / "take")
+    np.testing.assert_array_equal(pulled.landmarks_image, stored.landmarks_image)
+    assert client.job(job.job_id).frame_count == pulled.frame_count
+    assert TakeStore(server["store"]).get(job.job_id).state == "DONE", "a new store process finds it"
+
+
+def test_server_paths_only_inside_storage_roots(client, assets, tmp_path):
+    take = client.generate(assets / "speech.wav", assets / "face.png", server_paths=True)
+    assert take.frame_count > 0
+    with pytest.raises(FaceCueClientError) as err:
+        client.generate(str(assets / ".." / "elsewhere.wav"), assets / "face.png", server_paths=True)
+    assert err.value.code == "PERMISSION_DENIED" and "outside the server's storage roots" in err.value.message
+
+
+@pytest.mark.parametrize("case,code,match", [
+    ("no_face", "INVALID_ARGUMENT", "no face found"),
+    ("bad_audio", "INVALID_ARGUMENT", "cannot read audio"),
+    ("silence", "INVALID_ARGUMENT", "silent"),
+    ("fps", "INVALID_ARGUMENT", "fps must be positive"),
+    ("emotion", "INVALID_ARGUMENT", "unknown emotion"),
+    ("too_long", "RESOURCE_EXHAUSTED", "limit is 20 s"),
+    ("unknown_job", "NOT_FOUND", "no job"),
+])
+def test_errors_carry_status_codes_and_precise_messages(client, assets, tmp_path, case, code, match):
+    speech, face = assets / "speech.wav", assets / "face.png"
+    silent, long = tmp_path / "silent.wav", tmp_path / "long.wav"
+    sf.write(silent, np.zeros(32000, np.float32), 16000)
+    sf.write(long, 0.2 * np.sin(np.arange(16000 * 25) * 0.05).astype(np.float32), 16000)
+    calls = {
+        "no_face": lambda: client.generate(speech, assets / "blank.png"),
+        "bad_audio": lambda: client.generate(b"not audio at all", face),
+        "silence": lambda: client.generate(silent, face),
+        "fps": lambda: client.generate(speech, face, fps=-1),
+        "emotion": lambda: client.generate(speech, face, emotion="bored"),
+        "too_long": lambda: client.generate(long, face),
+        "unknown_job": lambda: client.pull("0000000000000000"),
+    }
+    with pytest.raises(FaceCueClientError) as err:
+        calls[case]()
+    assert err.value.code == code and match in err.value.message
+
+
+def test_failed_jobs_are_recorded(client, assets):
+    with pytest.raises(FaceCueClientError):
+        client.generate(assets / "speech.wav", assets / "blank.png")
+    failed = [j for j in client.jobs() if j.state == j.FAILED]
+    assert failed and "no face" in failed[0].message
+
+
+def test_unreachable_server_is_a_clear_error():
+    with FaceCueClient("127.0.0.1:1", timeout_s=3) as c:
+        with pytest.raises(FaceCueClientError) as err:
+            c.describe()
+    assert err.value.code in ("UNAVAILABLE", "DEADLINE_EXCEEDED")
+
+
+def test_health_and_reflection(server):
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    with grpc.insecure_channel(server["address"]) as channel:
+        status = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="facecue.v1.FaceCue"), timeout=5).status
+    assert status == health_pb2.HealthCheckResponse.SERVING
