@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages demo test proto clean
+.PHONY: setup system-packages demo test clean
 
 system-packages:
 	@command -v espeak-ng >/dev/null && command -v ffmpeg >/dev/null || \
@@ -19,9 +19,6 @@ $(BIN)/facecue: pyproject.toml setup.py proto/facecue/v1/facecue.proto
 	@touch $@
 
 setup: system-packages $(BIN)/facecue
-
-proto: $(BIN)/facecue
-	$(BIN)/pip install -q -e ".[server,test]"
 
 demo: setup
 	$(BIN)/facecue demo --out takes/demo

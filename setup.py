@@ -2,7 +2,6 @@
 from pathlib import Path
 
 from setuptools import setup
-from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
 
@@ -19,11 +18,7 @@ def generate_grpc_code() -> None:
             raise RuntimeError(f"protoc failed on {proto}")
 
 
-class BuildWithProtos(build_py):
-    def run(self):
-        generate_grpc_code()
-        super().run()
-
-
+# Every build hook (metadata, wheel, editable) evaluates this file, so this one call
+# keeps the generated code in step with proto/.
 generate_grpc_code()
-setup(cmdclass={"build_py": BuildWithProtos})
+setup()

@@ -99,8 +99,7 @@ def _run(request, out: Path, overwrite: bool, limits=None) -> int:
 
     from . import take as take_io
     from .pipeline import Pipeline
-    if out.exists() and not overwrite:   # fail before the work; write() checks again
-        raise take_io.OutputExists(f"output directory '{out}' already exists (use --overwrite to replace it)")
+    take_io.check_output(out, overwrite=overwrite)     # fail before the work; write() checks again
     with tqdm(total=100, desc="facecue", unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
               disable=None) as bar:
         def progress(stage: str, fraction: float) -> None:
@@ -144,9 +143,10 @@ def _describe(args) -> int:
             print(f"facecue: error: cannot describe server {args.server}: {err}", file=sys.stderr)
             return 1
     else:
+        from .config import Limits
         from .pipeline import Pipeline
-        from .server import FaceCueService, ServerConfig
-        response = FaceCueService(Pipeline(), None, ServerConfig()).Describe(None, None)
+        from .server import describe
+        response = describe(Pipeline(), Limits())
     info = MessageToDict(response, preserving_proto_field_name=True)
     info.pop("triangles", None)
     print(json.dumps(info, indent=2))

@@ -17,6 +17,8 @@ from .v1 import facecue_pb2_grpc as rpc
 from .wire import TakeAssembler
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+CHANNEL_OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                   ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
 
 
 class FaceCueClientError(Exception):
@@ -40,12 +42,11 @@ def _call(fn):
 class FaceCueClient:
     def __init__(self, address: str = "localhost:50051", *, token: str | None = None,
                  timeout_s: float | None = None, root_certificates: bytes | None = None):
-        options = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                   ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
         if root_certificates is not None:
-            self._channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates), options)
+            credentials = grpc.ssl_channel_credentials(root_certificates)
+            self._channel = grpc.secure_channel(address, credentials, CHANNEL_OPTIONS)
         else:
-            self._channel = grpc.insecure_channel(address, options)
+            self._channel = grpc.insecure_channel(address, CHANNEL_OPTIONS)
         self._stub = rpc.FaceCueStub(self._channel)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._timeout = timeout_s

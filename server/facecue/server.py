@@ -10,7 +10,7 @@ from pathlib import Path
 import grpc
 
 from . import __version__, take as take_io, topology as topo
-from .client import MAX_MESSAGE_BYTES
+from .client import CHANNEL_OPTIONS, MAX_MESSAGE_BYTES
 from .config import MAX_FPS, Limits, TakeRequest
 from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
@@ -40,15 +40,7 @@ class FaceCueService(rpc.FaceCueServicer):
 
     # -- unary ------------------------------------------------------------------------
     def Describe(self, request, context):
-        limits = pb.Limits(max_audio_seconds=self.config.limits.max_audio_s, max_fps=MAX_FPS,
-                           max_message_bytes=MAX_MESSAGE_BYTES)
-        models = [pb.Model(backend=b.name, version=b.version, native_fps=b.native_fps)
-                  for b in self.pipeline.backends.values()]
-        return pb.DescribeResponse(
-            server_version=__version__, format_version=take_io.FORMAT_VERSION, emotions=EMOTIONS,
-            blendshape_names=ARKIT_NAMES, landmark_count=topo.LANDMARK_COUNT,
-            subset_147=topo.subset_147().tolist(), gaze_regions=GAZE_REGIONS, models=models, limits=limits,
-            triangles=topo.triangles().astype("<i4").tobytes())
+        return describe(self.pipeline, self.config.limits)
 
     def GetJob(self, request, context):
         return self._guard(context, lambda: _job_message(self.store.get(request.job_id)))
@@ -65,11 +57,7 @@ class FaceCueService(rpc.FaceCueServicer):
 
     # -- streaming --------------------------------------------------------------------
     def Generate(self, request, context):
-        try:
-            take_request = self._take_request(request)
-            take_request.check()
-        except FaceCueError as err:
-            context.abort(getattr(grpc.StatusCode, err.grpc_code), str(err))
+        take_request = self._guard(context, lambda: self._take_request(request))
         record = self.store.create(take_request.fps, take_request.emotion)
         cancelled = self.store.cancel_event(record.job_id)
         context.add_callback(cancelled.set)          # the client went away
@@ -83,7 +71,7 @@ class FaceCueService(rpc.FaceCueServicer):
             self.store.finish(record, take)
         except FaceCueError as err:
             self.store.fail(record, CANCELLED if isinstance(err, Cancelled) else FAILED, str(err))
-            context.abort(getattr(grpc.StatusCode, err.grpc_code), str(err))
+            _abort(context, err)
         except Exception as err:                     # a bug: log it, tell the client plainly
             log.exception("job %s failed", record.job_id)
             self.store.fail(record, FAILED, f"internal error: {err}")
@@ -103,17 +91,20 @@ class FaceCueService(rpc.FaceCueServicer):
         try:
             return fn()
         except FaceCueError as err:
-            context.abort(getattr(grpc.StatusCode, err.grpc_code), str(err))
+            _abort(context, err)
 
     def _take_request(self, request: pb.GenerateRequest) -> TakeRequest:
+        """The request as a checked TakeRequest (bad parameters are refused before any work)."""
         audio = self._input(request, "audio")
         image = self._input(request, "image")
-        return TakeRequest(
+        take_request = TakeRequest(
             audio=audio, image=image, emotion=request.emotion or "neutral",
             intensity=request.intensity if request.has_intensity else 1.0,
             fps=request.fps if request.fps != 0 else 30.0, seed=request.seed,
             transcript=request.transcript or None, backend=request.backend or "procedural",
             audio_name=request.audio_name or None, image_name=request.image_name or None)
+        take_request.check()
+        return take_request
 
     def _input(self, request: pb.GenerateRequest, kind: str):
         which = request.WhichOneof(kind)
@@ -122,6 +113,19 @@ class FaceCueService(rpc.FaceCueServicer):
         if which.endswith("_bytes"):
             return getattr(request, which)
         return confine(getattr(request, which), self.config.storage_roots, kind)
+
+
+def describe(pipeline: Pipeline, limits: Limits) -> pb.DescribeResponse:
+    """What this install offers: vocabularies, topology, models and limits."""
+    models = [pb.Model(backend=b.name, version=b.version, native_fps=b.native_fps)
+              for b in pipeline.backends.values()]
+    return pb.DescribeResponse(
+        server_version=__version__, format_version=take_io.FORMAT_VERSION, emotions=EMOTIONS,
+        blendshape_names=ARKIT_NAMES, landmark_count=topo.LANDMARK_COUNT,
+        subset_147=topo.subset_147().tolist(), gaze_regions=GAZE_REGIONS, models=models,
+        limits=pb.Limits(max_audio_seconds=limits.max_audio_s, max_fps=MAX_FPS,
+                         max_message_bytes=MAX_MESSAGE_BYTES),
+        triangles=topo.triangles().astype("<i4").tobytes())
 
 
 def confine(path: str, roots: tuple[Path, ...], kind: str) -> Path:
@@ -136,6 +140,10 @@ def confine(path: str, roots: tuple[Path, ...], kind: str) -> Path:
     raise PermissionDenied(f"{kind} path '{path}' is outside the server's storage roots")
 
 
+def _abort(context, err: FaceCueError):
+    context.abort(getattr(grpc.StatusCode, err.grpc_code), str(err))
+
+
 def _job_message(record) -> pb.Job:
     return pb.Job(job_id=record.job_id, state=pb.Job.State.Value(record.state), message=record.message,
                   frame_count=record.frame_count, fps=record.fps, emotion=record.emotion,
@@ -148,9 +156,7 @@ def build_server(config: ServerConfig, pipeline: Pipeline | None = None) -> tupl
     from grpc_reflection.v1alpha import reflection
 
     pipeline = pipeline or Pipeline(config.limits)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers),
-                         options=[("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                                  ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)])
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers), options=CHANNEL_OPTIONS)
     rpc.add_FaceCueServicer_to_server(FaceCueService(pipeline, TakeStore(config.store), config), server)
     health_servicer = health.HealthServicer()
     health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)

@@ -70,12 +70,17 @@ class Take:
                 raise CorruptTake(f"take array '{name}' holds non-finite values")
 
 
+def check_output(out_dir: str | Path, *, overwrite: bool = False) -> None:
+    """Refuse an existing output directory unless it may be replaced."""
+    if Path(out_dir).exists() and not overwrite:
+        raise OutputExists(f"output directory '{out_dir}' already exists (use --overwrite to replace it)")
+
+
 def write(take: Take, out_dir: str | Path, *, overwrite: bool = False) -> Path:
     """Write atomically; an existing take is replaced only with ``overwrite``."""
     take.validate()
     out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise OutputExists(f"output directory '{out}' already exists (use --overwrite to replace it)")
+    check_output(out, overwrite=overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
