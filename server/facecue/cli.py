@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate a take from the bundled sample face and speech")
     demo.add_argument("--emotion", default="happy", choices=EMOTIONS)
     demo.add_argument("--out", type=Path, default=Path("takes/demo"))
+    _render_options(demo)
 
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--host", default="127.0.0.1")
@@ -55,6 +56,26 @@ def _take_options(parser: argparse.ArgumentParser, emotions) -> None:
     parser.add_argument("--transcript", help="what is said, or @file.txt: sharper lip timing")
     parser.add_argument("--max-audio-seconds", type=float, default=600.0)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing take directory")
+    _render_options(parser)
+
+
+def _render_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--render", action=argparse.BooleanOptionalAction, default=True,
+                        help="render frames of the face speaking (default: on)")
+    parser.add_argument("--size", default="512",
+                        help="frame size: an edge in px for a square portrait (256, 512, …), 'crop' for the "
+                             "portrait at the photo's own resolution, or 'full' for the whole photo")
+    parser.add_argument("--image-format", default="png", choices=("png", "jpeg", "exr"),
+                        help="format of frames/…; EXR is half-float scene-linear")
+    parser.add_argument("--video", action=argparse.BooleanOptionalAction, default=True,
+                        help="also write take.mp4 (H.264 + AAC) with the audio (default: on)")
+
+
+def _render_request(args):
+    from .config import RenderOptions, RenderSize
+    if not args.render:
+        return None
+    return RenderOptions(size=RenderSize.parse(args.size), image_format=args.image_format, video=args.video)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +103,8 @@ def _transcript(value: str | None) -> str | None:
 def _generate(args) -> int:
     from .config import Limits, TakeRequest
     request = TakeRequest(audio=args.audio, image=args.image, emotion=args.emotion, intensity=args.intensity,
-                          fps=args.fps, seed=args.seed, transcript=_transcript(args.transcript))
+                          fps=args.fps, seed=args.seed, transcript=_transcript(args.transcript),
+                          render=_render_request(args))
     request.check()
     return _run(request, args.out, args.overwrite, Limits(max_audio_s=args.max_audio_seconds))
 
@@ -90,7 +112,8 @@ def _generate(args) -> int:
 def _demo(args) -> int:
     from .config import TakeRequest
     request = TakeRequest(audio=SAMPLES / "speech.wav", image=SAMPLES / "face.jpg", emotion=args.emotion,
-                          transcript=(SAMPLES / "speech.txt").read_text(encoding="utf-8"))
+                          transcript=(SAMPLES / "speech.txt").read_text(encoding="utf-8"),
+                          render=_render_request(args))
     return _run(request, args.out, overwrite=True)
 
 
@@ -111,7 +134,10 @@ def _run(request, out: Path, overwrite: bool, limits=None) -> int:
     for warning in take.manifest.get("warnings", []):
         print(f"facecue: warning: {warning}", file=sys.stderr)
     m = take.manifest
-    print(f"wrote take {path} ({m['frame_count']} frames at {m['fps']:g} fps, {m['duration_s']:.2f} s, {m['emotion']})")
+    frames = f", frames {request.render.size} {request.render.image_format}" if request.render else ""
+    video = " + take.mp4" if request.render and request.render.video else ""
+    print(f"wrote take {path} ({m['frame_count']} frames at {m['fps']:g} fps, {m['duration_s']:.2f} s, "
+          f"{m['emotion']}{frames}{video})")
     return 0
 
 

@@ -67,20 +67,28 @@ class FaceCueClient:
     @_call
     def generate(self, audio: str | Path | bytes, image: str | Path | bytes, *, emotion: str = "neutral",
                  intensity: float = 1.0, fps: float = 30.0, seed: int = 0, transcript: str = "",
-                 backend: str = "", server_paths: bool = False,
+                 backend: str = "", server_paths: bool = False, render: bool = False, size: str = "512",
+                 image_format: str = "png", video: bool = True,
                  on_progress: Callable[[float], None] | None = None) -> Take:
         """Generate a take. Paths are uploaded as bytes unless ``server_paths`` says the
-        server should read them from its own storage roots."""
+        server should read them from its own storage roots. With ``render`` the server
+        renders frames (and take.mp4 with ``video``) and streams them back with the cues."""
         request = pb.GenerateRequest(emotion=emotion, intensity=intensity, has_intensity=True, fps=fps,
                                      seed=seed, transcript=transcript or "", backend=backend)
+        if render:
+            request.render.CopyFrom(pb.RenderRequest(size=str(size), image_format=image_format, video=video,
+                                                     send_frames=True, send_video=video))
         _set_input(request, "audio", audio, server_paths)
         _set_input(request, "image", image, server_paths)
         stream = self._stub.Generate(request, metadata=self._metadata, timeout=self._timeout)
         return _collect(stream, on_progress)
 
     @_call
-    def pull(self, job_id: str, on_progress: Callable[[float], None] | None = None) -> Take:
-        stream = self._stub.PullTake(pb.JobRef(job_id=job_id), metadata=self._metadata, timeout=self._timeout)
+    def pull(self, job_id: str, *, frames: bool = True, video: bool = True,
+             on_progress: Callable[[float], None] | None = None) -> Take:
+        """A finished take again by job id, with its rendered frames and video if it has them."""
+        request = pb.PullRequest(job_id=job_id, send_frames=frames, send_video=video)
+        stream = self._stub.PullTake(request, metadata=self._metadata, timeout=self._timeout)
         return _collect(stream, on_progress)
 
     @_call

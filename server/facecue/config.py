@@ -6,8 +6,50 @@ from pathlib import Path
 
 from .errors import InvalidInput
 from .names import EMOTIONS
+from .take import IMAGE_SUFFIXES
 
 MAX_FPS = 240.0
+MIN_SIZE, MAX_SIZE = 64, 4096
+NAMED_SIZES = ("crop", "full")
+
+
+@dataclass(frozen=True)
+class RenderSize:
+    """An output size: a square portrait of ``edge`` px, the portrait crop at the photo's
+    own resolution ("crop"), or the whole photo ("full")."""
+    mode: str = "square"
+    edge: int = 512
+
+    @classmethod
+    def parse(cls, value: "str | int | RenderSize") -> "RenderSize":
+        if isinstance(value, RenderSize):
+            return value
+        text = str(value).strip().lower()
+        if text in NAMED_SIZES:
+            return cls(mode=text, edge=0)
+        if not text.isdigit():
+            raise InvalidInput(f"render size '{value}' is not a number of pixels, 'crop' or 'full'")
+        edge = int(text)
+        if not MIN_SIZE <= edge <= MAX_SIZE:
+            raise InvalidInput(f"render size {edge} is outside [{MIN_SIZE}, {MAX_SIZE}] pixels")
+        return cls(mode="square", edge=edge + edge % 2)      # even: H.264's 4:2:0 needs it
+
+    def __str__(self) -> str:
+        return str(self.edge) if self.mode == "square" else self.mode
+
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Frames to render with a take: their size, image format and whether to make take.mp4."""
+    size: RenderSize = RenderSize()
+    image_format: str = "png"
+    video: bool = True
+
+    def check(self) -> None:
+        if self.image_format not in IMAGE_SUFFIXES:
+            raise InvalidInput(f"image format '{self.image_format}' is not one of {', '.join(IMAGE_SUFFIXES)}")
+
 
 
 @dataclass(frozen=True)
@@ -22,6 +64,7 @@ class TakeRequest:
     backend: str = "procedural"
     audio_name: str | None = None      # labels for messages when inputs are bytes
     image_name: str | None = None
+    render: RenderOptions | None = None   # None: cues only
 
     def check(self) -> None:
         """Reject bad parameters before any expensive work."""
@@ -35,6 +78,8 @@ class TakeRequest:
             raise InvalidInput(f"fps {self.fps:g} is above the supported {MAX_FPS:g}")
         if not (0 <= self.seed < 2**63):
             raise InvalidInput(f"seed {self.seed} is outside [0, 2^63)")
+        if self.render is not None:
+            self.render.check()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from .take import FORMAT_VERSION, Take
 from .timing import resample
 
 Progress = Callable[[str, float], None]
-STAGES = ("audio", "phones", "face", "cues", "relocation")
+STAGES = ("audio", "phones", "face", "cues", "relocation", "render")
+CUES_SHARE = 0.15        # of the progress bar when frames are rendered too: rendering is the long part
 
 AXES = {
     "landmarks_image": "pixels of the reference photo: x right, y down, z in pixels (negative toward the camera)",
@@ -39,6 +40,7 @@ class Pipeline:
         self.limits = limits or Limits()
         self._detector: FaceMeshDetector | None = None
         self._backends: dict[str, CueBackend] = {"procedural": ProceduralBackend()}
+        self._renderer = None
 
     @property
     def backends(self) -> dict[str, CueBackend]:
@@ -49,12 +51,25 @@ class Pipeline:
             self._detector = FaceMeshDetector()
         return self._detector
 
+    def renderer(self):
+        """The frame renderer, loaded on first use (torch is only needed when rendering)."""
+        if self._renderer is None:
+            from .render import WarpRenderer
+            self._renderer = WarpRenderer()
+        return self._renderer
+
     def analyze_photo(self, image, name: str | None = None) -> Reference:
         rgb, label = read_image(image, name)
         return analyze(rgb, self.detector(), label)
 
     def run(self, request: TakeRequest, progress: Progress | None = None) -> Take:
-        report = progress or (lambda stage, fraction: None)
+        """Cues now; frames (when asked for) are rendered as the take is written."""
+        notify = progress or (lambda stage, fraction: None)
+        share = CUES_SHARE if request.render else 1.0
+
+        def report(stage: str, fraction: float) -> None:
+            notify(stage, fraction * share)
+
         request.check()
         backend = self._backends.get(request.backend)
         if backend is None:
@@ -66,7 +81,8 @@ class Pipeline:
         report("phones", 0.2)
         phones, warnings = phone_timing(audio, request.transcript)
         report("face", 0.4)
-        reference = self.analyze_photo(request.image, request.image_name)
+        rgb, label = read_image(request.image, request.image_name)
+        reference = analyze(rgb, self.detector(), label)
         report("cues", 0.5)
         track = backend.generate(CueInputs(reference, features, phones, request.emotion,
                                            request.intensity, request.seed))
@@ -80,8 +96,23 @@ class Pipeline:
         }
         manifest = build_manifest(request, backend, reference, len(track), audio.duration_s,
                                   warnings=reference.warnings + warnings, phone_method=phones.method)
-        report("done", 1.0)
-        return Take(manifest=manifest, arrays=arrays, audio_wav=audio.wav_bytes())
+        take = Take(manifest=manifest, arrays=arrays, audio_wav=audio.wav_bytes())
+        if request.render:
+            take.media = self._media(take, rgb, reference, request.render, notify)
+        else:
+            report("done", 1.0)
+        return take
+
+    def _media(self, take: Take, rgb: np.ndarray, reference: Reference, options, notify: Progress):
+        from .render import Portrait, RenderedMedia
+        renderer = self.renderer()
+        prepared = renderer.prepare(Portrait(rgb, reference), options.size)
+
+        def frames_done(done: int, total: int) -> None:
+            notify(f"render {done}/{total}" if done < total else "done",
+                   CUES_SHARE + (1 - CUES_SHARE) * done / max(1, total))
+        return RenderedMedia(renderer, prepared, take.landmarks_image, take.fps, take.audio_wav, options,
+                             frames_done)
 
 
 def build_manifest(request: TakeRequest, backend: CueBackend, reference: Reference, frames: int,

@@ -11,7 +11,7 @@ import grpc
 
 from . import __version__, take as take_io, topology as topo
 from .client import CHANNEL_OPTIONS, MAX_MESSAGE_BYTES
-from .config import MAX_FPS, Limits, TakeRequest
+from .config import MAX_FPS, Limits, RenderOptions, RenderSize, TakeRequest
 from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
 from .pipeline import Pipeline
@@ -67,8 +67,7 @@ class FaceCueService(rpc.FaceCueServicer):
                 raise Cancelled(f"job {record.job_id} was cancelled")
 
         try:
-            take = self.pipeline.run(take_request, progress)
-            self.store.finish(record, take)
+            take = self.store.finish(record, self.pipeline.run(take_request, progress))
         except FaceCueError as err:
             self.store.fail(record, CANCELLED if isinstance(err, Cancelled) else FAILED, str(err))
             _abort(context, err)
@@ -76,11 +75,13 @@ class FaceCueService(rpc.FaceCueServicer):
             log.exception("job %s failed", record.job_id)
             self.store.fail(record, FAILED, f"internal error: {err}")
             context.abort(grpc.StatusCode.INTERNAL, f"internal error in job {record.job_id}: {err}")
-        yield from take_messages(take, record.job_id, request.frames_per_batch or DEFAULT_FRAMES_PER_BATCH)
+        yield from take_messages(take, record.job_id, request.frames_per_batch or DEFAULT_FRAMES_PER_BATCH,
+                                 send_frames=request.render.send_frames, send_video=request.render.send_video)
 
     def PullTake(self, request, context):
         take = self._guard(context, lambda: self.store.load(request.job_id))
-        yield from take_messages(take, request.job_id)
+        yield from take_messages(take, request.job_id, request.frames_per_batch or DEFAULT_FRAMES_PER_BATCH,
+                                 send_frames=request.send_frames, send_video=request.send_video)
 
     def Stream(self, request_iterator, context):
         context.abort(grpc.StatusCode.UNIMPLEMENTED,
@@ -102,7 +103,8 @@ class FaceCueService(rpc.FaceCueServicer):
             intensity=request.intensity if request.has_intensity else 1.0,
             fps=request.fps if request.fps != 0 else 30.0, seed=request.seed,
             transcript=request.transcript or None, backend=request.backend or "procedural",
-            audio_name=request.audio_name or None, image_name=request.image_name or None)
+            audio_name=request.audio_name or None, image_name=request.image_name or None,
+            render=_render_options(request))
         take_request.check()
         return take_request
 
@@ -113,6 +115,14 @@ class FaceCueService(rpc.FaceCueServicer):
         if which.endswith("_bytes"):
             return getattr(request, which)
         return confine(getattr(request, which), self.config.storage_roots, kind)
+
+
+def _render_options(request: pb.GenerateRequest) -> RenderOptions | None:
+    if not request.HasField("render"):
+        return None
+    render = request.render
+    return RenderOptions(size=RenderSize.parse(render.size or "512"), image_format=render.image_format or "png",
+                         video=render.video)
 
 
 def describe(pipeline: Pipeline, limits: Limits) -> pb.DescribeResponse:

@@ -58,11 +58,12 @@ class TakeStore:
         with self._lock:
             return self._cancel.setdefault(job_id, threading.Event())
 
-    def finish(self, record: JobRecord, take: take_io.Take) -> Path:
+    def finish(self, record: JobRecord, take: take_io.Take) -> take_io.Take:
+        """Write the take (rendering its frames, if any) and return it as stored."""
         path = take_io.write(take, self.take_dir(record.job_id), overwrite=True)
         record.state, record.frame_count, record.message = DONE, take.frame_count, "done"
         self._save(record)
-        return path
+        return take_io.load(path)
 
     def fail(self, record: JobRecord, state: str, message: str) -> None:
         record.state, record.message = state, message

@@ -14,6 +14,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -21,6 +22,13 @@ from .errors import CorruptTake, OutputExists
 
 FORMAT_VERSION = "1.0"
 MANIFEST, CUES, AUDIO = "manifest.json", "cues.npz", "audio.wav"
+FRAMES_DIR, VIDEO = "frames", "take.mp4"
+IMAGE_SUFFIXES = {"png": ".png", "jpeg": ".jpg", "exr": ".exr"}
+
+
+def frame_pattern(image_format: str) -> str:
+    """printf-style path of frame files inside a take, e.g. ``frames/%06d.png``."""
+    return f"{FRAMES_DIR}/%06d{IMAGE_SUFFIXES[image_format]}"
 
 
 def array_specs(frames: int) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -38,11 +46,66 @@ def array_specs(frames: int) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
 ARRAY_NAMES = tuple(array_specs(0))
 
 
+class Media(Protocol):
+    """Rendered frames (and video) that travel with a take."""
+
+    def write_into(self, directory: Path) -> dict:
+        """Write ``frames/…`` (and ``take.mp4``) into a take directory; return manifest additions."""
+
+
+class FrameFiles(Sequence[bytes]):
+    """A stored take's encoded frames, read from disk only when asked for."""
+
+    def __init__(self, root: Path, pattern: str, count: int):
+        self.root, self.pattern, self.count = root, pattern, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.count))]
+        if not -self.count <= index < self.count:
+            raise IndexError(index)
+        path = self.root / (self.pattern % (index % self.count))
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise CorruptTake(f"frame {index} of take '{self.root}' is missing ({exc})") from None
+
+
+@dataclass
+class EncodedMedia:
+    """Frames as encoded image files (PNG, JPEG or EXR) and the video's bytes, as streamed or stored."""
+    images: Sequence[bytes]
+    image_format: str
+    render: dict
+    video: bytes | None = None
+    video_path: Path | None = None
+
+    def video_bytes(self) -> bytes | None:
+        if self.video is None and self.video_path is not None:
+            return self.video_path.read_bytes()
+        return self.video
+
+    def write_into(self, directory: Path) -> dict:
+        pattern = frame_pattern(self.image_format) if len(self.images) else None
+        if pattern:
+            (directory / FRAMES_DIR).mkdir()
+        for index, data in enumerate(self.images):
+            (directory / (pattern % index)).write_bytes(data)
+        video = self.video_bytes()
+        if video is not None:
+            (directory / VIDEO).write_bytes(video)
+        return {"files": {"frames": pattern, "video": VIDEO if video is not None else None}, "render": self.render}
+
+
 @dataclass
 class Take:
     manifest: dict
     arrays: dict[str, np.ndarray]
     audio_wav: bytes
+    media: Media | None = None      # rendered frames, when the take has them
 
     @property
     def fps(self) -> float:
@@ -106,7 +169,11 @@ def _write_contents(take: Take, directory: Path) -> None:
     with open(directory / CUES, "wb") as fh:
         np.savez(fh, **{name: take.arrays[name] for name in ARRAY_NAMES})
     (directory / AUDIO).write_bytes(take.audio_wav)
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    if take.media is not None:                  # rendering happens here, into the staging directory
+        additions = take.media.write_into(directory)
+        manifest["files"].update(additions.pop("files"))
+        manifest.update(additions)
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")     # last: marks completion
 
 
 def load(take_dir: str | Path) -> Take:
@@ -128,6 +195,18 @@ def load(take_dir: str | Path) -> Take:
         audio = (root / manifest["files"]["audio"]).read_bytes()
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CorruptTake(f"take '{root}' is incomplete or damaged ({exc})") from None
-    take = Take(manifest=manifest, arrays=arrays, audio_wav=audio)
+    take = Take(manifest=manifest, arrays=arrays, audio_wav=audio, media=_stored_media(root, manifest))
     take.validate()
     return take
+
+
+def _stored_media(root: Path, manifest: dict) -> EncodedMedia | None:
+    pattern, render = manifest["files"].get("frames"), manifest.get("render")
+    if not pattern or not render:
+        return None
+    count = int(render.get("frame_count", 0))
+    if count != int(manifest["frame_count"]) or not (root / (pattern % (count - 1))).is_file():
+        raise CorruptTake(f"take '{root}' lists {count} rendered frames but its frames are incomplete")
+    video = manifest["files"].get("video")
+    return EncodedMedia(images=FrameFiles(root, pattern, count), image_format=render["image_format"],
+                        render=render, video_path=root / video if video else None)

@@ -1,0 +1,157 @@
+"""What a warp alone cannot show: irises that turn, lids that close, a mouth that opens.
+
+Each layer works in a small box around its feature (the union over the batch's frames),
+on output pixels, and blends over the warped frames in place.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import topology as topo
+from .portrait import EYES, MOUTH_OPENING, PreparedPortrait, eye_opening, iris_radius, source_grid
+from .shapes import disc_coverage, pixel_centres, polygon_coverage, polyline_distance, smoothstep
+
+CAVITY = (0.20, 0.07, 0.08)
+TONGUE = (0.58, 0.25, 0.27)
+TOOTH_SPAN = 0.16        # a front tooth's width ÷ half the mouth's width
+
+
+def _box(points: torch.Tensor, margin: int, height: int, width: int) -> tuple[int, int, int, int] | None:
+    low = points.reshape(-1, 2).amin(0).floor().int().tolist()
+    high = points.reshape(-1, 2).amax(0).ceil().int().tolist()
+    x0, y0 = max(0, low[0] - margin), max(0, low[1] - margin)
+    x1, y1 = min(width, high[0] + margin), min(height, high[1] + margin)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _pixels(box, frames: int, device) -> torch.Tensor:
+    x0, y0, x1, y1 = box
+    corner = torch.tensor([x0, y0], dtype=torch.float32, device=device)
+    return (pixel_centres((y1 - y0, x1 - x0), device) + corner).expand(frames, -1, -1, -1)
+
+
+def _blend(region: torch.Tensor, colour: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """region (F, 3, h, w), colour (F, 3, h, w) or (F, 3, 1, 1), alpha (F, h, w)."""
+    return torch.lerp(region, colour.expand_as(region), alpha[:, None])
+
+
+def _colour(values, device) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(values, np.float32), device=device)[..., None, None]
+
+
+def _photo(prepared: PreparedPortrait, pixels: torch.Tensor) -> torch.Tensor:
+    """Output px → photo px."""
+    origin = torch.as_tensor(prepared.framing.origin, dtype=torch.float32, device=pixels.device)
+    return origin + pixels / prepared.framing.scale
+
+
+def _reference(prepared: PreparedPortrait, index: int, device) -> torch.Tensor:
+    return torch.as_tensor(prepared.landmarks[index], device=device)
+
+
+def _sample_detail(prepared: PreparedPortrait, photo_xy: torch.Tensor) -> torch.Tensor:
+    """The original photo and its eye and mouth masks at photo px (F, h, w, 2) → (F, 5, h, w)."""
+    source = prepared.detail_source.expand(photo_xy.shape[0], -1, -1, -1)
+    return F.grid_sample(source, source_grid(prepared, photo_xy), mode="bilinear", padding_mode="zeros",
+                         align_corners=False)
+
+
+def draw_eyes(frames: torch.Tensor, warped_eyes: torch.Tensor, points: torch.Tensor,
+              photo_points: torch.Tensor, prepared: PreparedPortrait) -> None:
+    """Irises at their gazed position inside the lids; closed lids over the eye.
+
+    frames (F, 3, H, W) in place; warped_eyes (F, 2, H, W): the photo's eye openings carried by
+    the warp (where the photo's eye would show); points / photo_points: (F, 478, 2) landmarks
+    in output and photo pixels.
+    """
+    count, _, height, width = frames.shape
+    device = frames.device
+    for k, eye in enumerate(EYES):
+        outline = points[:, list(eye_opening(eye))]
+        iris = topo.group(f"{eye}_iris")
+        box = _box(torch.cat([outline, points[:, iris]], 1), 3, height, width)
+        if box is None:
+            continue
+        x0, y0, x1, y1 = box
+        pixels = _pixels(box, count, device)
+        region = frames[:, :, y0:y1, x0:x1]
+        opening = polygon_coverage(pixels, outline)
+
+        # Closed lids: skin where the photo's eye has been squeezed out of the opening.
+        outer, inner = topo.EYE_CORNERS[eye]
+        upper, lower = topo.EYE_LIDS[eye]
+        eye_width = (points[:, outer] - points[:, inner]).norm(dim=-1).clamp_min(1e-3)
+        openness = (points[:, upper] - points[:, lower]).norm(dim=-1) / eye_width / float(prepared.eye_gap[k])
+        closure = 1 - smoothstep(0.15, 0.7, openness)
+        leak = warped_eyes[:, k, y0:y1, x0:x1] * (1 - opening) * closure[:, None, None]
+        region = _blend(region, _colour(prepared.lid_colour[k], device), leak)
+
+        # The iris: the photo's own iris, scaled and moved to the gazed centre, clipped by the lids.
+        centre, radius = points[:, iris[0]], iris_radius(points, eye)
+        photo_centre, photo_radius = photo_points[:, iris[0]], iris_radius(photo_points, eye)
+        stretch = (float(prepared.iris_radius[k]) / photo_radius.clamp_min(1e-3))[:, None, None, None]
+        look_up = _reference(prepared, iris[0], device) + (_photo(prepared, pixels) - photo_centre[:, None, None]) * stretch
+        sampled = _sample_detail(prepared, look_up)
+        iris_rgb = torch.lerp(_colour(prepared.iris_colour[k], device).expand(count, -1, 1, 1),
+                              sampled[:, :3], sampled[:, 3:4])
+        region = _blend(region, iris_rgb, disc_coverage(pixels, centre, radius) * opening)
+
+        # A lash line along the upper lid as it comes down.
+        lash = polyline_distance(pixels, points[:, list(topo.LID_UPPER[eye])])
+        line = torch.exp(-(lash / (0.05 * eye_width)[:, None, None]).square()) * closure[:, None, None]
+        region = _blend(region, _colour(prepared.lid_colour[k] * 0.35, device), 0.8 * line)
+        frames[:, :, y0:y1, x0:x1] = region
+
+
+def draw_mouth(frames: torch.Tensor, points: torch.Tensor, photo_points: torch.Tensor,
+               prepared: PreparedPortrait) -> None:
+    """The mouth's interior between the lips: the photo's own teeth carried by the upper lip
+    when it shows them, else a drawn teeth band; a shaded cavity and tongue below."""
+    count, _, height, width = frames.shape
+    device = frames.device
+    outline = points[:, list(MOUTH_OPENING)]
+    mouth_width = (points[:, topo.MOUTH_CORNER_LEFT] - points[:, topo.MOUTH_CORNER_RIGHT]).norm(dim=-1)
+    gap = (points[:, topo.UPPER_LIP_INNER] - points[:, topo.LOWER_LIP_INNER]).norm(dim=-1)
+    relative = gap / mouth_width.clamp_min(1e-3)
+    box = _box(outline, 2, height, width)
+    if box is None or float(relative.max()) <= 0.005:
+        return
+    x0, y0, x1, y1 = box
+    pixels = _pixels(box, count, device)
+    region = frames[:, :, y0:y1, x0:x1]
+    inside = polygon_coverage(pixels, outline) * smoothstep(0.0, 0.03, relative)[:, None, None]
+
+    from_upper = polyline_distance(pixels, points[:, list(topo.LIP_UPPER_INNER)])
+    from_lower = polyline_distance(pixels, points[:, list((topo.LIP_UPPER_INNER[0],) + topo.LIP_LOWER_INNER
+                                                            + (topo.LIP_UPPER_INNER[-1],))])
+    g, w = gap[:, None, None], mouth_width[:, None, None]
+    axis = (points[:, topo.MOUTH_CORNER_LEFT] - points[:, topo.MOUTH_CORNER_RIGHT]) / w[:, :, 0]
+    middle = (points[:, topo.MOUTH_CORNER_LEFT] + points[:, topo.MOUTH_CORNER_RIGHT]) / 2
+    along = ((pixels - middle[:, None, None]) * axis[:, None, None]).sum(-1) / (0.5 * w)
+    toward_corners = smoothstep(0.5, 1.0, along.abs())
+
+    depth = (torch.minimum(from_upper, from_lower) / (0.5 * g).clamp_min(0.5)).clamp(0, 1)
+    interior = _colour(CAVITY, device) * (1.1 - 0.6 * depth - 0.3 * toward_corners)[:, None]
+    tongue = smoothstep(0.12, 0.3, relative)[:, None, None] * (1 - smoothstep(0.2 * g, 0.45 * g, from_lower))
+    interior = _blend(interior, _colour(TONGUE, device), 0.6 * tongue * (1 - toward_corners))
+
+    if prepared.shows_teeth:
+        # The upper teeth are fixed to the skull: carry the photo's mouth interior with the upper lip.
+        photo_width = (photo_points[:, topo.MOUTH_CORNER_LEFT] - photo_points[:, topo.MOUTH_CORNER_RIGHT]).norm(dim=-1)
+        photo_lip = photo_points[:, topo.UPPER_LIP_INNER]
+        reference_width = float(np.linalg.norm(prepared.landmarks[topo.MOUTH_CORNER_LEFT]
+                                               - prepared.landmarks[topo.MOUTH_CORNER_RIGHT]))
+        stretch = (reference_width / photo_width.clamp_min(1e-3))[:, None, None, None]
+        look_up = _reference(prepared, topo.UPPER_LIP_INNER, device) + (_photo(prepared, pixels) - photo_lip[:, None, None]) * stretch
+        sampled = _sample_detail(prepared, look_up)
+        interior = _blend(interior, sampled[:, :3], sampled[:, 4])
+    else:
+        teeth = _colour(prepared.teeth_colour, device)
+        band = torch.minimum(0.42 * g, 0.11 * w)
+        show = (1 - toward_corners) * smoothstep(0.02, 0.08, relative)[:, None, None]
+        separations = 1 - 0.18 * torch.cos(np.pi * along / TOOTH_SPAN).square().pow(8)
+        shade = (0.8 + 0.2 * (1 - from_upper / band.clamp_min(0.5)).clamp(0, 1)) * (1 - 0.3 * along.abs().clamp(0, 1))
+        interior = _blend(interior, teeth * (shade * separations)[:, None], (band - from_upper + 0.5).clamp(0, 1) * show)
+    frames[:, :, y0:y1, x0:x1] = _blend(region, interior, inside)

@@ -1,0 +1,97 @@
+"""The renderer interface and the default photo-warping renderer.
+
+    renderer = WarpRenderer()                       # CUDA when present, else CPU
+    prepared = renderer.prepare(Portrait(rgb, reference), RenderSize.parse(512))
+    frames = renderer.render(prepared, take.landmarks_image)   # (F, 512, 512, 3) uint8
+
+A learned renderer can replace it behind the same three calls.
+"""
+from __future__ import annotations
+
+from typing import Iterator, Protocol
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import layers
+from .framing import RenderSize, frame_portrait
+from .portrait import Portrait, PreparedPortrait, prepare, source_grid
+from .warp import FaceFrame, backward_field, field_box
+
+GRID_CELLS = 96          # spline evaluations along the warped box's longer side
+
+
+class Renderer(Protocol):
+    name: str
+    version: str
+
+    def prepare(self, portrait: Portrait, size: RenderSize) -> PreparedPortrait: ...
+
+    def render(self, prepared: PreparedPortrait, landmarks_image: np.ndarray) -> np.ndarray: ...
+
+    def batches(self, prepared: PreparedPortrait, landmarks_image: np.ndarray,
+                batch_frames: int | None = None) -> Iterator[np.ndarray]: ...
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class WarpRenderer:
+    """Animates the reference photo itself: a mesh-driven spline warp plus eye and mouth layers."""
+
+    name = "warp"
+    version = "1.0"
+
+    def __init__(self, device: str | torch.device | None = None, grid_cells: int = GRID_CELLS):
+        self.device = torch.device(device) if device is not None else default_device()
+        self.grid_cells = grid_cells
+
+    @property
+    def batch_frames(self) -> int:
+        """Frames per batch: large on a GPU, small enough on a CPU to stay in cache."""
+        return 64 if self.device.type == "cuda" else 8
+
+    def prepare(self, portrait: Portrait, size: RenderSize) -> PreparedPortrait:
+        reference = portrait.reference
+        framing = frame_portrait(reference.landmarks_image, reference.width, reference.height, size)
+        with torch.no_grad():
+            return prepare(portrait, framing, self.device)
+
+    def render(self, prepared: PreparedPortrait, landmarks_image: np.ndarray) -> np.ndarray:
+        """(F, 478, 2+) photo landmarks → (F, H, W, 3) uint8 frames."""
+        return np.concatenate(list(self.batches(prepared, landmarks_image)), 0)
+
+    def batches(self, prepared: PreparedPortrait, landmarks_image: np.ndarray,
+                batch_frames: int | None = None) -> Iterator[np.ndarray]:
+        """Frames in order, a batch at a time (memory stays bounded for any length)."""
+        step = batch_frames or self.batch_frames
+        for start in range(0, len(landmarks_image), step):
+            with torch.no_grad():
+                frames = self.render_tensor(prepared, landmarks_image[start: start + step])
+            yield frames.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+    def render_tensor(self, prepared: PreparedPortrait, landmarks_image: np.ndarray) -> torch.Tensor:
+        """(F, 3, H, W) float frames in [0, 1] on the renderer's device."""
+        framing = prepared.framing
+        photo_points = torch.as_tensor(np.asarray(landmarks_image)[..., :2], dtype=torch.float32, device=self.device)
+        count = photo_points.shape[0]
+        frames = prepared.background.expand(count, -1, -1, -1).clone()
+        eyes = torch.zeros(count, 2, framing.height, framing.width, device=self.device)
+
+        face = FaceFrame.of(prepared.landmarks)
+        box = field_box(face, framing)
+        x0, y0, x1, y1 = box
+        if x1 > x0 and y1 > y0:
+            field = backward_field(prepared.landmarks, photo_points, face, framing, box, self.grid_cells)
+            warped = F.grid_sample(prepared.source.expand(count, -1, -1, -1), source_grid(prepared, field),
+                                   mode="bilinear", padding_mode="border", align_corners=False)
+            frames[:, :, y0:y1, x0:x1] = warped[:, :3]
+            eyes[:, :, y0:y1, x0:x1] = warped[:, 3:]
+
+        origin = torch.as_tensor(framing.origin, dtype=torch.float32, device=self.device)
+        points = (photo_points - origin) * framing.scale
+        layers.draw_eyes(frames, eyes, points, photo_points, prepared)
+        layers.draw_mouth(frames, points, photo_points, prepared)
+        return frames.clamp_(0, 1)

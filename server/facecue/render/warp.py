@@ -1,0 +1,126 @@
+"""The dense warp: where each output pixel takes its colour from in the photo.
+
+The 468 mesh points say exactly where the face goes. Two rings of anchors around the face
+oval carry hair, ears and neck: the inner ring moves rigidly with the head (a similarity
+fitted to the oval each frame), the outer ring half as much. A thin-plate spline through
+all of them gives a smooth backward field (output position → photo position), evaluated on
+a coarse grid and upsampled; beyond the outer ring it fades to zero, so the background
+stays exactly still.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import topology as topo
+from . import thin_plate
+from .shapes import pixel_centres, smoothstep
+
+INNER_RING, OUTER_RING = 1.35, 1.8          # × the face oval's radius, around its centre
+OUTER_FOLLOW = 0.5                          # how much of the head's motion the outer ring takes
+FADE = (1.9, 2.6)                           # the field fades out between these radii
+MESH_CONTROLS = 260                         # mesh points the spline passes through
+
+
+@lru_cache(maxsize=1)
+def mesh_controls() -> np.ndarray:
+    """The cue subset's mesh points (lips, lids, brows, oval, nose) plus cheek and forehead
+    points spread evenly by farthest-point sampling: the warp's accuracy where it shows, at
+    about half the cost of all 468."""
+    canonical = topo.canonical_face()[:, :2]
+    chosen = [int(i) for i in topo.subset_147() if i < topo.MESH_COUNT]
+    nearest = np.min(np.linalg.norm(canonical[:, None] - canonical[chosen][None], axis=-1), axis=1)
+    while len(chosen) < MESH_CONTROLS:
+        pick = int(np.argmax(nearest))
+        chosen.append(pick)
+        nearest = np.minimum(nearest, np.linalg.norm(canonical - canonical[pick], axis=1))
+    return np.array(sorted(chosen))
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """Normalising frame of the reference face: its oval's centre and half-extents (photo px)."""
+    centre: np.ndarray
+    radii: np.ndarray
+
+    @classmethod
+    def of(cls, landmarks: np.ndarray) -> "FaceFrame":
+        oval = landmarks[topo.group("face_oval"), :2]
+        low, high = oval.min(0), oval.max(0)
+        return cls(centre=(low + high) / 2, radii=(high - low) / 2)
+
+    def unit(self) -> float:
+        return float(self.radii.max())
+
+
+def similarity(reference: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-frame 2-D similarity (complex factor a, shift b) with target ≈ a·reference + b.
+
+    reference (N, 2), target (F, N, 2); least squares, closed form via complex numbers.
+    """
+    ref = torch.complex(reference[:, 0], reference[:, 1])
+    tgt = torch.complex(target[..., 0], target[..., 1])
+    ref_mean, tgt_mean = ref.mean(), tgt.mean(-1, keepdim=True)
+    a = ((tgt - tgt_mean) * (ref - ref_mean).conj()).sum(-1, keepdim=True) / (ref - ref_mean).abs().square().sum()
+    return a, tgt_mean - a * ref_mean
+
+
+def _apply(a: torch.Tensor, b: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    z = a * torch.complex(points[:, 0], points[:, 1]) + b
+    return torch.stack([z.real, z.imag], -1)
+
+
+def control_points(reference: np.ndarray, frames: torch.Tensor, face: FaceFrame) -> tuple[torch.Tensor, torch.Tensor]:
+    """Targets (F, N, 2) and the photo positions they show (N, 2), in photo px."""
+    device = frames.device
+    ref = torch.as_tensor(reference[:, :2], dtype=torch.float32, device=device)
+    oval_idx = torch.as_tensor(topo.group("face_oval"), device=device)
+    centre = torch.as_tensor(face.centre, dtype=torch.float32, device=device)
+    oval = ref[oval_idx]
+    inner = centre + INNER_RING * (oval - centre)
+    outer = centre + OUTER_RING * (oval - centre)
+    a, b = similarity(oval, frames[:, oval_idx])
+    inner_t = _apply(a, b, inner)
+    outer_t = outer + OUTER_FOLLOW * (_apply(a, b, outer) - outer)
+    targets = torch.cat([frames[:, mesh_controls()], inner_t, outer_t], 1)
+    sources = torch.cat([ref[mesh_controls()], inner, outer], 0)
+    return targets, sources
+
+
+def field_box(face: FaceFrame, framing) -> tuple[int, int, int, int]:
+    """Output pixel box (x0, y0, x1, y1) outside which the field is exactly zero."""
+    reach = face.radii * FADE[1]
+    low = (face.centre - reach - np.asarray(framing.origin)) * framing.scale
+    high = (face.centre + reach - np.asarray(framing.origin)) * framing.scale
+    x0, y0 = np.clip(np.floor(low).astype(int), 0, [framing.width, framing.height])
+    x1, y1 = np.clip(np.ceil(high).astype(int), 0, [framing.width, framing.height])
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def backward_field(reference: np.ndarray, frames: torch.Tensor, face: FaceFrame, framing,
+                   box: tuple[int, int, int, int], grid_cells: int) -> torch.Tensor:
+    """Photo px (F, h, w, 2) to sample for each output pixel of ``box``."""
+    device = frames.device
+    x0, y0, x1, y1 = box
+    stride = max(1, int(np.ceil(max(x1 - x0, y1 - y0) / grid_cells)))
+    coarse = (int(np.ceil((y1 - y0) / stride)), int(np.ceil((x1 - x0) / stride)))
+    origin = torch.as_tensor(framing.origin, dtype=torch.float32, device=device)
+    corner = torch.tensor([x0, y0], dtype=torch.float32, device=device)
+    centre = torch.as_tensor(face.centre, dtype=torch.float32, device=device)
+    unit = face.unit()
+
+    targets, sources = control_points(reference, frames, face)
+    coefficients = thin_plate.fit((targets - centre) / unit, (sources - targets) / unit)
+    queries = origin + (corner + pixel_centres(coarse, device)[0].reshape(-1, 2) * stride) / framing.scale
+    radii = torch.as_tensor(face.radii, dtype=torch.float32, device=device)
+    fade = 1 - smoothstep(FADE[0], FADE[1], ((queries - centre) / radii).norm(dim=-1))
+    shift = thin_plate.evaluate(coefficients, targets.sub(centre).div(unit), (queries - centre) / unit)
+    shift = (shift * fade[None, :, None] * unit).reshape(-1, *coarse, 2).permute(0, 3, 1, 2)
+    shift = F.interpolate(shift, scale_factor=stride, mode="bilinear", align_corners=False)
+    shift = shift[:, :, : y1 - y0, : x1 - x0].permute(0, 2, 3, 1)
+    fine = origin + (corner + pixel_centres((y1 - y0, x1 - x0), device)[0]) / framing.scale
+    return fine[None] + shift
