@@ -10,11 +10,12 @@ import torch
 import torch.nn.functional as F
 
 from .. import topology as topo
-from .portrait import EYES, MOUTH_OPENING, PreparedPortrait, eye_opening, iris_radius, source_grid
+from .portrait import EYES, LIPS_OUTLINE, MOUTH_OPENING, PreparedPortrait, eye_opening, iris_radius, source_grid
 from .shapes import disc_coverage, pixel_centres, polygon_coverage, polyline_distance, smoothstep
 
 CAVITY = (0.20, 0.07, 0.08)
 TONGUE = (0.58, 0.25, 0.27)
+LOWER_INNER_WITH_CORNERS = (topo.LIP_UPPER_INNER[0],) + topo.LIP_LOWER_INNER + (topo.LIP_UPPER_INNER[-1],)
 TOOTH_SPAN = 0.16        # a front tooth's width ÷ half the mouth's width
 
 
@@ -105,28 +106,37 @@ def draw_eyes(frames: torch.Tensor, warped_eyes: torch.Tensor, points: torch.Ten
         frames[:, :, y0:y1, x0:x1] = region
 
 
-def draw_mouth(frames: torch.Tensor, points: torch.Tensor, photo_points: torch.Tensor,
+def draw_mouth(frames: torch.Tensor, warped_mouth: torch.Tensor, points: torch.Tensor, photo_points: torch.Tensor,
                prepared: PreparedPortrait) -> None:
-    """The mouth's interior between the lips: the photo's own teeth carried by the upper lip
-    when it shows them, else a drawn teeth band; a shaded cavity and tongue below."""
+    """The mouth between the lips: closed lips where the photo's open mouth was squeezed shut;
+    where they part, the photo's own teeth carried by the upper lip (or a drawn teeth band
+    when the photo shows none) over a shaded cavity and tongue."""
     count, _, height, width = frames.shape
     device = frames.device
     outline = points[:, list(MOUTH_OPENING)]
-    mouth_width = (points[:, topo.MOUTH_CORNER_LEFT] - points[:, topo.MOUTH_CORNER_RIGHT]).norm(dim=-1)
-    gap = (points[:, topo.UPPER_LIP_INNER] - points[:, topo.LOWER_LIP_INNER]).norm(dim=-1)
-    relative = gap / mouth_width.clamp_min(1e-3)
-    box = _box(outline, 2, height, width)
-    if box is None or float(relative.max()) <= 0.005:
+    box = _box(torch.cat([outline, points[:, list(LIPS_OUTLINE)]], 1), 2, height, width)
+    if box is None:
         return
     x0, y0, x1, y1 = box
     pixels = _pixels(box, count, device)
     region = frames[:, :, y0:y1, x0:x1]
+    mouth_width = (points[:, topo.MOUTH_CORNER_LEFT] - points[:, topo.MOUTH_CORNER_RIGHT]).norm(dim=-1)
+    gap = (points[:, topo.UPPER_LIP_INNER] - points[:, topo.LOWER_LIP_INNER]).norm(dim=-1)
+    relative = gap / mouth_width.clamp_min(1e-3)
     inside = polygon_coverage(pixels, outline) * smoothstep(0.0, 0.03, relative)[:, None, None]
-
-    from_upper = polyline_distance(pixels, points[:, list(topo.LIP_UPPER_INNER)])
-    from_lower = polyline_distance(pixels, points[:, list((topo.LIP_UPPER_INNER[0],) + topo.LIP_LOWER_INNER
-                                                            + (topo.LIP_UPPER_INNER[-1],))])
+    upper_lip, lower_lip = points[:, list(topo.LIP_UPPER_INNER)], points[:, list(LOWER_INNER_WITH_CORNERS)]
+    from_upper, from_lower = polyline_distance(pixels, upper_lip), polyline_distance(pixels, lower_lip)
     g, w = gap[:, None, None], mouth_width[:, None, None]
+
+    # Lips closing over the photo's open mouth: lip colour, darker along the line where they meet.
+    leak = smoothstep(0.1, 0.7, warped_mouth[:, y0:y1, x0:x1] - inside)
+    seam = torch.exp(-(polyline_distance(pixels, (upper_lip + lower_lip) / 2) / (0.015 * w)).square())
+    lips = _colour(prepared.lip_colour, device) * (1 - 0.45 * seam)[:, None]
+    region = _blend(region, lips, leak)
+    if float(relative.max()) <= 0.005:
+        frames[:, :, y0:y1, x0:x1] = region
+        return
+
     axis = (points[:, topo.MOUTH_CORNER_LEFT] - points[:, topo.MOUTH_CORNER_RIGHT]) / w[:, :, 0]
     middle = (points[:, topo.MOUTH_CORNER_LEFT] + points[:, topo.MOUTH_CORNER_RIGHT]) / 2
     along = ((pixels - middle[:, None, None]) * axis[:, None, None]).sum(-1) / (0.5 * w)

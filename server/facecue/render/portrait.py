@@ -23,6 +23,7 @@ SOURCE_MARGIN = 0.3                      # of the output's extent: how far the w
 DEFAULT_TEETH = (0.93, 0.91, 0.86)
 IRIS_SCALE = 1.1        # MediaPipe's iris ring sits a little inside the visible limbus
 OPEN_MOUTH = 0.08       # inner-lip gap ÷ mouth width above which the photo shows its teeth
+LIP_EDGE = 0.04         # ÷ mouth width: the dark inner rim of the lips
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,13 @@ def eye_opening(eye: str) -> tuple[int, ...]:
 
 
 MOUTH_OPENING = topo.LIP_UPPER_INNER + topo.LIP_LOWER_INNER[::-1]
+LIPS_OUTLINE = topo.LIP_UPPER_OUTER + topo.LIP_LOWER_OUTER[::-1]
 
 
 @dataclass
 class PreparedPortrait:
     framing: Framing
-    source: torch.Tensor          # (1, 5, h, w): RGB with irises painted out, right/left eye masks
+    source: torch.Tensor          # (1, 6, h, w): RGB with irises painted out; right eye, left eye, mouth masks
     detail_source: torch.Tensor   # (1, 5, h, w): the original RGB, both eyes' openings, the mouth's
     background: torch.Tensor      # (3, H, W): the still photo seen through the framing
     source_origin: np.ndarray     # photo px at the source tensors' top-left edge
@@ -55,6 +57,7 @@ class PreparedPortrait:
     eye_gap: np.ndarray           # (2,) lid gap ÷ eye width in the photo
     mouth_gap: float              # inner-lip gap ÷ mouth width in the photo
     teeth_colour: np.ndarray      # (3,)
+    lip_colour: np.ndarray        # (3,)
 
     @property
     def device(self) -> torch.device:
@@ -117,8 +120,13 @@ def prepare(portrait: Portrait, framing: Framing, device: torch.device) -> Prepa
     mouth_gap = float(np.linalg.norm(points[topo.UPPER_LIP_INNER] - points[topo.LOWER_LIP_INNER]) / mouth_width)
     mouth = _polygon_mask(original.shape[1:], local[list(MOUTH_OPENING)], device)
     teeth = _teeth_colour(original, mouth, mouth_gap)
+    lips = (_polygon_mask(original.shape[1:], local[list(LIPS_OUTLINE)], device) - mouth).clamp(0, 1)[0] > 0.9
+    lip_colour = original[:, lips].median(1).values if lips.any() else original.flatten(1).median(1).values
 
-    source = torch.cat([painted, masks[0], masks[1]], 0)[None]
+    # The lips' shadowed inner edge closes with the mouth, so the squeezed-shut mask reaches past it.
+    mouth_and_edge = _polygon_mask(original.shape[1:], local[list(MOUTH_OPENING)], device,
+                                   grow=LIP_EDGE * float(mouth_width) * scale)
+    source = torch.cat([painted, masks[0], masks[1], mouth_and_edge], 0)[None]
     detail_source = torch.cat([original, (masks[0] + masks[1]).clamp(0, 1), mouth], 0)[None]
     background = _still(original, framing, origin, scale)
     return PreparedPortrait(
@@ -126,7 +134,7 @@ def prepare(portrait: Portrait, framing: Framing, device: torch.device) -> Prepa
         background=background, source_origin=origin, source_scale=scale, landmarks=points.astype(np.float32),
         iris_radius=np.array(radii, np.float32), iris_colour=torch.stack(iris_colour).cpu().numpy(),
         lid_colour=torch.stack(lid_colour).cpu().numpy(), eye_gap=np.array(eye_gap, np.float32),
-        mouth_gap=mouth_gap, teeth_colour=teeth)
+        mouth_gap=mouth_gap, teeth_colour=teeth, lip_colour=lip_colour.cpu().numpy())
 
 
 def source_grid(prepared: PreparedPortrait, photo_xy: torch.Tensor) -> torch.Tensor:
@@ -151,9 +159,10 @@ def _masked(shape, low: np.ndarray, high: np.ndarray, device, coverage) -> torch
     return mask
 
 
-def _polygon_mask(shape, polygon: np.ndarray, device) -> torch.Tensor:
+def _polygon_mask(shape, polygon: np.ndarray, device, grow: float = 0.0) -> torch.Tensor:
     poly = torch.as_tensor(polygon, dtype=torch.float32, device=device)[None]
-    return _masked(shape, polygon.min(0), polygon.max(0), device, lambda p: polygon_coverage(p, poly))
+    return _masked(shape, polygon.min(0) - grow, polygon.max(0) + grow, device,
+                   lambda p: polygon_coverage(p, poly, grow))
 
 
 def _disc_mask(shape, centre: np.ndarray, radius: float, device) -> torch.Tensor:

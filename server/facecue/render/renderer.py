@@ -78,7 +78,7 @@ class WarpRenderer:
         photo_points = torch.as_tensor(np.asarray(landmarks_image)[..., :2], dtype=torch.float32, device=self.device)
         count = photo_points.shape[0]
         frames = prepared.background.expand(count, -1, -1, -1).clone()
-        eyes = torch.zeros(count, 2, framing.height, framing.width, device=self.device)
+        masks = torch.zeros(count, 3, framing.height, framing.width, device=self.device)   # eyes, mouth
 
         face = FaceFrame.of(prepared.landmarks)
         box = field_box(face, framing)
@@ -88,10 +88,10 @@ class WarpRenderer:
             warped = F.grid_sample(prepared.source.expand(count, -1, -1, -1), source_grid(prepared, field),
                                    mode="bilinear", padding_mode="border", align_corners=False)
             frames[:, :, y0:y1, x0:x1] = warped[:, :3]
-            eyes[:, :, y0:y1, x0:x1] = warped[:, 3:]
+            masks[:, :, y0:y1, x0:x1] = warped[:, 3:]
 
         origin = torch.as_tensor(framing.origin, dtype=torch.float32, device=self.device)
         points = (photo_points - origin) * framing.scale
-        layers.draw_eyes(frames, eyes, points, photo_points, prepared)
-        layers.draw_mouth(frames, points, photo_points, prepared)
+        layers.draw_eyes(frames, masks[:, :2], points, photo_points, prepared)
+        layers.draw_mouth(frames, masks[:, 2], points, photo_points, prepared)
         return frames.clamp_(0, 1)

@@ -34,12 +34,13 @@ def _inside(points: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> t
     return ((straddles & (px < crossing_x)).sum(-1) % 2).bool()
 
 
-def polygon_coverage(points: torch.Tensor, polygon: torch.Tensor) -> torch.Tensor:
-    """Coverage in [0, 1] of closed polygons (F, V, 2) at pixel centres (F, H, W, 2)."""
+def polygon_coverage(points: torch.Tensor, polygon: torch.Tensor, grow: float = 0.0) -> torch.Tensor:
+    """Coverage in [0, 1] of closed polygons (F, V, 2) at pixel centres (F, H, W, 2), their
+    outline pushed out by ``grow`` pixels."""
     starts, ends = polygon, torch.roll(polygon, -1, dims=1)
     distance = _segment_distance(points, starts, ends)
     signed = torch.where(_inside(points, starts, ends), distance, -distance)
-    return (signed + 0.5).clamp(0, 1)
+    return (signed + 0.5 + grow).clamp(0, 1)
 
 
 def polyline_distance(points: torch.Tensor, polyline: torch.Tensor) -> torch.Tensor:
