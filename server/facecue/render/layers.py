@@ -19,7 +19,9 @@ LOWER_INNER_WITH_CORNERS = (topo.LIP_UPPER_INNER[0],) + topo.LIP_LOWER_INNER + (
 TOOTH_SPAN = 0.16        # a front tooth's width ÷ half the mouth's width
 
 
-def _box(points: torch.Tensor, margin: int, height: int, width: int) -> tuple[int, int, int, int] | None:
+def _box(points: torch.Tensor, margin: float, height: int, width: int) -> tuple[int, int, int, int] | None:
+    """Pixel box around points (any batch shape) plus ``margin``, clipped to the frame."""
+    margin = int(np.ceil(margin))
     low = points.reshape(-1, 2).amin(0).floor().int().tolist()
     high = points.reshape(-1, 2).amax(0).ceil().int().tolist()
     x0, y0 = max(0, low[0] - margin), max(0, low[1] - margin)
@@ -72,7 +74,8 @@ def draw_eyes(frames: torch.Tensor, warped_eyes: torch.Tensor, points: torch.Ten
     for k, eye in enumerate(EYES):
         outline = points[:, list(eye_opening(eye))]
         iris = topo.group(f"{eye}_iris")
-        box = _box(torch.cat([outline, points[:, iris]], 1), 3, height, width)
+        extent = float((outline.amax(1) - outline.amin(1)).max())        # the warped eye mask reaches a little past
+        box = _box(torch.cat([outline, points[:, iris]], 1), 3 + 0.25 * extent, height, width)
         if box is None:
             continue
         x0, y0, x1, y1 = box
@@ -114,7 +117,9 @@ def draw_mouth(frames: torch.Tensor, warped_mouth: torch.Tensor, points: torch.T
     count, _, height, width = frames.shape
     device = frames.device
     outline = points[:, list(MOUTH_OPENING)]
-    box = _box(torch.cat([outline, points[:, list(LIPS_OUTLINE)]], 1), 2, height, width)
+    lips_outline = points[:, list(LIPS_OUTLINE)]
+    extent = float((lips_outline.amax(1) - lips_outline.amin(1)).max())     # the grown mouth mask reaches past
+    box = _box(torch.cat([outline, lips_outline], 1), 3 + 0.15 * extent, height, width)
     if box is None:
         return
     x0, y0, x1, y1 = box

@@ -94,7 +94,7 @@ def prepare(portrait: Portrait, framing: Framing, device: torch.device) -> Prepa
         size = (max(2, round(crop.shape[1] * scale)), max(2, round(crop.shape[0] * scale)))
         crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
         scale = size[0] / (x1 - x0)
-    original = torch.from_numpy(np.ascontiguousarray(crop)).to(device).permute(2, 0, 1).float() / 255
+    original = torch.tensor(crop, device=device).permute(2, 0, 1).float() / 255
 
     origin = np.array([x0, y0])
     local = (points - origin) * scale                       # landmarks in source pixels

@@ -27,7 +27,13 @@ def _affine_basis(points: torch.Tensor) -> torch.Tensor:
 
 
 def fit(targets: torch.Tensor, values: torch.Tensor, smoothing: float = 1e-4) -> torch.Tensor:
-    """Spline coefficients (F, N + 3, 2): kernel weights then the affine part."""
+    """Spline coefficients (F, N + 3, 2): kernel weights then the affine part.
+
+    Solved in float64: the system is ill-conditioned enough that float32 answers depend on
+    how frames are batched. Returned in the inputs' dtype for the (much larger) evaluation.
+    """
+    dtype = targets.dtype
+    targets, values = targets.double(), values.double()
     frames, count, _ = targets.shape
     system = targets.new_zeros(frames, count + 3, count + 3)
     system[:, :count, :count] = _kernel(_squared_distances(targets, targets))
@@ -37,7 +43,7 @@ def fit(targets: torch.Tensor, values: torch.Tensor, smoothing: float = 1e-4) ->
     system[:, count:, :count] = basis.transpose(1, 2)
     rhs = targets.new_zeros(frames, count + 3, values.shape[-1])
     rhs[:, :count] = values
-    return torch.linalg.solve(system, rhs)
+    return torch.linalg.solve(system, rhs).to(dtype)
 
 
 def evaluate(coefficients: torch.Tensor, targets: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:

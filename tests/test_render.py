@@ -1,0 +1,212 @@
+"""The renderer on real inputs: the astronaut photo, espeak-ng speech and MediaPipe as the judge."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facecue import topology as topo
+from facecue.arkit_basis import apply_basis, build_basis
+from facecue.config import RenderSize
+from facecue.errors import InvalidInput
+from facecue.names import ARKIT_INDEX
+from facecue.reference import analyze, read_image
+from facecue.relocation import project, relocate
+from facecue.render import Portrait, WarpRenderer
+from facecue.render.portrait import eye_opening
+from facecue.render.shapes import pixel_centres, polygon_coverage
+from facecue.render.warp import FADE, FaceFrame
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    return WarpRenderer(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def portrait(pipeline, assets):
+    rgb, _ = read_image(assets / "face.png")
+    return Portrait(rgb, analyze(rgb, pipeline.detector()))
+
+
+@pytest.fixture(scope="module")
+def prepared(renderer, portrait):
+    return renderer.prepare(portrait, RenderSize.parse(256))
+
+
+@pytest.fixture(scope="module")
+def rendered(renderer, prepared, happy_take):
+    """Every fourth frame of a spoken take, with the landmarks they were asked to show."""
+    landmarks = happy_take.landmarks_image[::4]
+    return renderer.render(prepared, landmarks), landmarks
+
+
+def _luma(frames):
+    return frames.astype(np.float32).mean(-1) / 255
+
+
+def test_sizes_parse_and_bad_sizes_are_refused():
+    assert RenderSize.parse(256) == RenderSize("square", 256)
+    assert RenderSize.parse("257").edge == 258                # even, for 4:2:0 video
+    assert RenderSize.parse("crop").mode == "crop" and RenderSize.parse("FULL").mode == "full"
+    for bad in ("huge", "10", "99999", "-5"):
+        with pytest.raises(InvalidInput, match="render size"):
+            RenderSize.parse(bad)
+
+
+@pytest.mark.parametrize("size,shape", [("256", (256, 256)), ("512", (512, 512)), ("full", (512, 512))])
+def test_output_sizes_and_portrait_framing(renderer, portrait, size, shape):
+    prepared = renderer.prepare(portrait, RenderSize.parse(size))
+    frame = renderer.render(prepared, portrait.reference.landmarks_image[None])[0]
+    assert frame.shape == shape + (3,) and frame.dtype == np.uint8
+    face = prepared.framing.to_output(portrait.reference.landmarks_image[topo.group("face_oval")])
+    assert face[:, :2].min() >= 0 and face[:, 0].max() <= shape[1] and face[:, 1].max() <= shape[0]
+    if size != "full":                                        # the face sits in the middle of a portrait
+        centre = face[:, :2].mean(0) / np.array(shape[::-1])
+        assert np.all(np.abs(centre - 0.5) < 0.12), centre
+
+
+def test_crop_size_keeps_the_photos_resolution(renderer, portrait):
+    prepared = renderer.prepare(portrait, RenderSize.parse("crop"))
+    assert abs(prepared.framing.scale - 1) < 0.01 and prepared.framing.width % 2 == 0
+
+
+def test_the_photos_own_landmarks_reproduce_the_photo(renderer, prepared, portrait):
+    frame = renderer.render(prepared, portrait.reference.landmarks_image[None])[0].astype(np.float32)
+    still = prepared.background.permute(1, 2, 0).numpy() * 255
+    difference = np.abs(frame - still).mean(-1)
+    assert difference.mean() < 1.5, difference.mean()           # of 255
+    assert np.percentile(difference, 99) < 20
+
+
+def test_rendered_faces_follow_the_landmarks(rendered, prepared, pipeline):
+    frames, landmarks = rendered
+    found = [pipeline.detector().detect(f) for f in frames]
+    assert all(len(f) == 1 for f in found), "MediaPipe lost the face in a rendered frame"
+    seen = np.stack([f[0][:, :2] for f in found])
+    wanted = prepared.framing.to_output(landmarks)[..., :2]
+    inter_ocular = np.linalg.norm(wanted[:, 468] - wanted[:, 473], axis=1)[:, None]
+    error = np.linalg.norm(seen - wanted, axis=-1) / inter_ocular
+    eyes = np.concatenate([topo.group("left_eye"), topo.group("right_eye"), np.arange(468, 478)])
+    assert error[:, topo.group("lips")].mean() < 0.06
+    assert error[:, eyes].mean() < 0.04
+    gap_wanted = np.linalg.norm(wanted[:, 13] - wanted[:, 14], axis=1)
+    gap_seen = np.linalg.norm(seen[:, 13] - seen[:, 14], axis=1)
+    assert gap_wanted.max() > 4 * max(gap_wanted.min(), 0.5)     # the speech really opens and closes the mouth
+    assert np.corrcoef(gap_wanted, gap_seen)[0, 1] > 0.85
+
+
+def test_background_far_from_the_head_is_perfectly_still(rendered, prepared):
+    frames, _ = rendered
+    face = FaceFrame.of(prepared.landmarks)
+    framing = prepared.framing
+    pixels = pixel_centres((framing.height, framing.width), "cpu")[0].numpy()
+    photo = np.asarray(framing.origin) + pixels / framing.scale
+    far = np.linalg.norm((photo - face.centre) / face.radii, axis=-1) > FADE[1] + 0.05
+    assert far.sum() > 1000, "the test needs some background"
+    assert np.abs(np.diff(frames.astype(np.int16), axis=0))[:, far].max() == 0
+
+
+def test_batches_render_the_same_as_single_frames(renderer, prepared, happy_take):
+    landmarks = happy_take.landmarks_image[40:46]
+    together = renderer.render(prepared, landmarks).astype(np.int16)
+    alone = np.concatenate([renderer.render(prepared, landmarks[i:i + 1]) for i in range(6)]).astype(np.int16)
+    difference = np.abs(together - alone)
+    assert np.mean(difference > 1) < 1e-4 and difference.max() <= 8      # float rounding in textured hair only
+
+
+def _look(reference, yaw: float, pitch: float):
+    angles = np.tile(np.array([[yaw, pitch], [yaw, pitch]], np.float32), (1, 1, 1))
+    _, image = relocate(reference.local[None], reference.pose[None], angles, reference)
+    return image
+
+
+def test_irises_follow_the_gaze_and_stay_inside_the_lids(renderer, prepared, portrait, pipeline):
+    reference = portrait.reference
+    ahead, aside = _look(reference, 0.0, 0.0), _look(reference, 25.0, 0.0)
+    frames = renderer.render(prepared, np.concatenate([ahead, aside]))
+    points = torch.as_tensor(prepared.framing.to_output(aside)[..., :2])
+    pixels = pixel_centres(frames.shape[1:3], "cpu")
+    inside = sum(polygon_coverage(pixels, points[:, list(eye_opening(e))], grow=1.5) for e in ("left", "right"))
+    outside = inside[0].numpy() == 0
+    change = np.abs(frames[1].astype(np.int16) - frames[0].astype(np.int16)).max(-1)
+    assert change[outside].max() == 0, "the iris was drawn outside the eye opening"
+    assert change[~outside].mean() > 10, "turning the eyes did not change them"
+    iris_seen = [pipeline.detector().detect(f)[0][[468, 473], 0] for f in frames]
+    wanted = prepared.framing.to_output(aside)[0, [468, 473], 0] - prepared.framing.to_output(ahead)[0, [468, 473], 0]
+    moved = iris_seen[1] - iris_seen[0]
+    assert np.all(np.sign(moved) == np.sign(wanted)) and np.all(np.abs(moved) > 0.4 * np.abs(wanted))
+
+
+def _with_shapes(reference, **weights):
+    vector = np.zeros((1, 52), np.float32)
+    for name, value in weights.items():
+        vector[0, ARKIT_INDEX[name]] = value
+    local = apply_basis(reference.local, build_basis(reference.local), vector)
+    return project(local, reference.pose[None], reference)
+
+
+def _lids_closed(points):
+    """Each upper lid brought down onto its lower lid, as at the bottom of a blink."""
+    closed = points.copy()
+    for eye in ("left", "right"):
+        upper, lower = list(topo.LID_UPPER[eye][1:-1]), list(topo.LID_LOWER[eye])
+        closed[:, upper] = 0.2 * points[:, upper] + 0.8 * points[:, lower]
+        closed[:, lower] = closed[:, upper]
+    return closed
+
+
+def test_closed_eyes_show_lids_not_eyes(renderer, prepared, portrait, pipeline):
+    closed = _lids_closed(portrait.reference.landmarks_image[None])
+    frame = renderer.render(prepared, closed)[0]
+    seen = pipeline.detector().detect(frame)[0]
+    for eye in ("left", "right"):
+        upper, lower = topo.EYE_LIDS[eye]
+        outer, inner = topo.EYE_CORNERS[eye]
+        openness = np.linalg.norm(seen[upper, :2] - seen[lower, :2]) / np.linalg.norm(seen[outer, :2] - seen[inner, :2])
+        assert openness < 0.12, (eye, openness)
+    eye_box = prepared.framing.to_output(closed[0, list(eye_opening("right"))])[:, :2]
+    (x0, y0), (x1, y1) = eye_box.min(0).astype(int), eye_box.max(0).astype(int) + 1
+    assert _luma(frame[y0:y1, x0:x1]).min() > 0.15, "a dark iris shows through the closed lid"
+
+
+@pytest.fixture(scope="module")
+def closed_mouth_portrait(renderer, portrait, pipeline, tmp_path_factory):
+    """A real photo with the lips together: the astronaut rendered with her mouth closed."""
+    from PIL import Image
+    closed = _with_shapes(portrait.reference, mouthClose=0.0, jawOpen=0.0, mouthRollUpper=0.0)
+    closed[0, topo.group("lips")] = _lips_together(closed[0])
+    frame = renderer.render(renderer.prepare(portrait, RenderSize.parse(512)), closed)[0]
+    path = tmp_path_factory.mktemp("closed") / "closed.png"
+    Image.fromarray(frame).save(path)
+    rgb, _ = read_image(path)
+    return Portrait(rgb, analyze(rgb, pipeline.detector()))
+
+
+def _lips_together(points):
+    """Move the inner lip contours onto their shared midline."""
+    out = points[topo.group("lips")].copy()
+    lips = list(topo.group("lips"))
+    upper, lower = topo.LIP_UPPER_INNER[1:-1], topo.LIP_LOWER_INNER
+    for u, l in zip(upper, lower):
+        middle = (points[u] + points[l]) / 2
+        out[lips.index(u)], out[lips.index(l)] = middle, middle
+    return out
+
+
+@pytest.mark.parametrize("kind", ["photo shows teeth", "photo with closed lips"])
+def test_an_opening_mouth_shows_a_dark_cavity_and_teeth(renderer, portrait, closed_mouth_portrait, kind):
+    source = portrait if kind == "photo shows teeth" else closed_mouth_portrait
+    prepared = renderer.prepare(source, RenderSize.parse(512))
+    assert prepared.shows_teeth == (kind == "photo shows teeth")
+    opened = _with_shapes(source.reference, jawOpen=0.8)
+    frame = renderer.render(prepared, opened)[0]
+    points = torch.as_tensor(prepared.framing.to_output(opened)[..., :2])
+    from facecue.render.portrait import MOUTH_OPENING
+    pixels = pixel_centres(frame.shape[:2], "cpu")
+    inside = polygon_coverage(pixels, points[:, list(MOUTH_OPENING)])[0].numpy() > 0.99
+    luma = _luma(frame)[inside]
+    assert inside.sum() > 200, "the jaw did not open the mouth"
+    assert np.percentile(luma, 30) < 0.3, "no dark cavity between the lips"
+    assert np.percentile(luma, 97) > 0.6, "no teeth between the lips"
