@@ -15,11 +15,12 @@ def facecue(*args, cwd=None):
 def test_generate_writes_a_take_and_says_where(assets, tmp_path):
     out = tmp_path / "take"
     result = facecue("generate", "--audio", assets / "speech.wav", "--image", assets / "face.png",
-                     "--emotion", "happy", "--fps", "24", "--out", out)
+                     "--emotion", "happy", "--fps", "24", "--size", "256", "--out", out)
     assert result.returncode == 0, result.stderr
     assert f"wrote take {out}" in result.stdout
     take = take_io.load(out)
     assert take.manifest["fps"] == 24.0 and take.manifest["emotion"] == "happy"
+    assert len(take.media.images) == take.frame_count and (out / "take.mp4").is_file()     # rendered by default
 
 
 @pytest.mark.parametrize("args,message", [
