@@ -2,6 +2,8 @@
 
 face.jpg: the astronaut portrait from scikit-image (NASA, public domain), cropped to the head.
 speech.wav: espeak-ng reading speech.txt, 16 kHz mono.
+face_landmarks.npy: MediaPipe's 478 landmarks of face.jpg (pixels), for machines without
+MediaPipe (GPU benchmarks render from them).
 Run: ``python -m facecue.samples.make_samples``
 """
 from __future__ import annotations
@@ -24,6 +26,11 @@ def main() -> None:
     subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-i", str(raw), "-ar", "16000", "-ac", "1",
                     str(HERE / "speech.wav")], check=True)
     raw.unlink()
+    import numpy as np
+
+    from facecue.pipeline import Pipeline
+    reference = Pipeline().analyze_photo(HERE / "face.jpg")
+    np.save(HERE / "face_landmarks.npy", reference.landmarks_image.astype(np.float32))
 
 
 if __name__ == "__main__":
