@@ -210,3 +210,21 @@ def test_an_opening_mouth_shows_a_dark_cavity_and_teeth(renderer, portrait, clos
     assert inside.sum() > 200, "the jaw did not open the mouth"
     assert np.percentile(luma, 30) < 0.3, "no dark cavity between the lips"
     assert np.percentile(luma, 97) > 0.6, "no teeth between the lips"
+
+
+@pytest.mark.parametrize("turn", [(-20.0, 0.0), (20.0, 0.0), (0.0, 12.0)])
+def test_head_turns_out_of_plane_read_back_as_the_pose(renderer, portrait, pipeline, turn):
+    from facecue.reference import reference_from_landmarks
+    reference = portrait.reference
+    prepared = renderer.prepare(portrait, RenderSize.parse(512))
+    pose = reference.pose.copy()
+    pose[:2] += np.array(turn, np.float32)
+    landmarks = project(reference.local[None], pose[None], reference)
+    frame = renderer.render(prepared, landmarks)[0]
+    found = pipeline.detector().detect(frame)[0]
+    photo = np.asarray(prepared.framing.origin) + found[:, :2] / prepared.framing.scale
+    seen = reference_from_landmarks(np.c_[photo, found[:, 2] / prepared.framing.scale],
+                                    reference.width, reference.height).pose
+    change = seen[:2] - reference.pose[:2]
+    wanted = np.array(turn)
+    assert np.all(np.abs(change - wanted) < 0.45 * np.abs(wanted).max()), (change, wanted)
