@@ -97,8 +97,12 @@ def test_a_render_stopped_midway_leaves_nothing_behind(pipeline, assets, short_s
 
 
 def test_server_streams_frames_and_video_when_asked(client, assets, short_speech, tmp_path):
-    take = client.generate(short_speech, assets / "face.png", emotion="sad", render=True, size="256")
+    seen = []
+    take = client.generate(short_speech, assets / "face.png", emotion="sad", render=True, size="256",
+                           on_progress=seen.append)
     assert len(take.media.images) == take.frame_count
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert sum(0.1 < f < 0.9 for f in seen) >= 5          # the server reported progress while rendering
     first = np.asarray(Image.open(io.BytesIO(take.media.images[0])))
     assert first.shape == (256, 256, 3)
     assert take.media.video[4:8] == b"ftyp"
@@ -113,6 +117,23 @@ def test_server_streams_frames_and_video_when_asked(client, assets, short_speech
     cues_only = client.pull(job_id, frames=False, video=False)
     assert cues_only.media is None and cues_only.manifest["files"]["frames"] is None
     take_io.load(take_io.write(cues_only, tmp_path / "cues-only"))          # still a valid take
+
+
+def test_a_job_cancelled_while_rendering_ends_cancelled(client, assets, server):
+    import threading
+    from facecue.client import FaceCueClientError
+    job = {}
+
+    def cancel_once_rendering(fraction):
+        if fraction > 0.3 and not job:
+            job["id"] = client.jobs(limit=1)[0].job_id
+            threading.Thread(target=client.cancel, args=(job["id"],)).start()
+    with pytest.raises(FaceCueClientError) as err:
+        client.generate(assets / "speech.wav", assets / "face.png", render=True, size="512",
+                        on_progress=cancel_once_rendering)
+    assert err.value.code == "CANCELLED"
+    assert client.job(job["id"]).state == client.job(job["id"]).CANCELLED
+    assert not (server["store"] / job["id"] / "take").exists()
 
 
 def test_server_refuses_a_bad_render_request(client, assets, short_speech):

@@ -21,6 +21,9 @@ CHANNEL_OPTIONS = [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
 
 
+PREPARING_SHARE = 0.9        # of on_progress spent while the server works; the rest while receiving
+
+
 class FaceCueClientError(Exception):
     """A server's refusal or a transport failure, with the gRPC status code name."""
 
@@ -81,7 +84,7 @@ class FaceCueClient:
         _set_input(request, "audio", audio, server_paths)
         _set_input(request, "image", image, server_paths)
         stream = self._stub.Generate(request, metadata=self._metadata, timeout=self._timeout)
-        return _collect(stream, on_progress)
+        return _collect(stream, on_progress, PREPARING_SHARE)
 
     @_call
     def pull(self, job_id: str, *, frames: bool = True, video: bool = True,
@@ -118,12 +121,15 @@ def _set_input(request: pb.GenerateRequest, kind: str, value, server_paths: bool
         setattr(request, f"{kind}_name", path.name)
 
 
-def _collect(stream, on_progress) -> Take:
+def _collect(stream, on_progress, preparing_share: float = 0.0) -> Take:
     assembler = TakeAssembler()
     for message in stream:
         assembler.add(message)
-        if on_progress and message.WhichOneof("kind") == "frames":
-            on_progress(assembler.progress)
+        kind = message.WhichOneof("kind")
+        if on_progress and kind == "progress":
+            on_progress(preparing_share * message.progress.fraction)
+        elif on_progress and kind == "frames":
+            on_progress(preparing_share + (1 - preparing_share) * assembler.progress)
     if assembler.status is not None and assembler.status.code != pb.TakeStatus.OK:
         raise FaceCueClientError(pb.TakeStatus.Code.Name(assembler.status.code), assembler.status.message)
     return assembler.take()

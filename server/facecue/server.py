@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from .wire import DEFAULT_FRAMES_PER_BATCH, take_messages
 
 log = logging.getLogger("facecue.server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FaceCue"].full_name
+PROGRESS_STEP = 0.01          # progress messages at most once per 1 % (and at every new stage)
 
 
 @dataclass
@@ -37,6 +39,7 @@ class ServerConfig:
 class FaceCueService(rpc.FaceCueServicer):
     def __init__(self, pipeline: Pipeline, store: TakeStore, config: ServerConfig):
         self.pipeline, self.store, self.config = pipeline, store, config
+        self._jobs = futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="facecue-job")
 
     # -- unary ------------------------------------------------------------------------
     def Describe(self, request, context):
@@ -65,9 +68,20 @@ class FaceCueService(rpc.FaceCueServicer):
         def progress(stage: str, fraction: float) -> None:
             if cancelled.is_set():
                 raise Cancelled(f"job {record.job_id} was cancelled")
+            updates.put((stage, fraction))
 
+        updates: queue.Queue = queue.Queue()
+        job = self._jobs.submit(lambda: self.store.finish(record, self.pipeline.run(take_request, progress)))
+        job.add_done_callback(lambda _: updates.put(None))
+        # The job runs beside this handler, which streams its progress until it ends.
+        yield pb.TakeMessage(progress=pb.Progress(job_id=record.job_id, stage="queued", fraction=0.0))
+        sent = (None, -1.0)
+        while (update := updates.get()) is not None:
+            if update[0] != sent[0] or update[1] - sent[1] >= PROGRESS_STEP:
+                sent = update
+                yield pb.TakeMessage(progress=pb.Progress(job_id=record.job_id, stage=update[0], fraction=update[1]))
         try:
-            take = self.store.finish(record, self.pipeline.run(take_request, progress))
+            take = job.result()
         except FaceCueError as err:
             self.store.fail(record, CANCELLED if isinstance(err, Cancelled) else FAILED, str(err))
             _abort(context, err)

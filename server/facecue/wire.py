@@ -80,6 +80,7 @@ class TakeAssembler:
     def __init__(self) -> None:
         self.header: pb.TakeHeader | None = None
         self.status: pb.TakeStatus | None = None
+        self.job_progress: pb.Progress | None = None     # the server's last word while it works
         self._audio = bytearray()
         self._video = bytearray()
         self._images: list[bytes] = []
@@ -92,7 +93,9 @@ class TakeAssembler:
 
     def add(self, message: pb.TakeMessage) -> None:
         kind = message.WhichOneof("kind")
-        if kind == "header":
+        if kind == "progress":
+            self.job_progress = message.progress
+        elif kind == "header":
             self.header = message.header
             specs = array_specs(self.header.frame_count)
             self._arrays = {name: np.empty(shape, dtype) for name, (shape, dtype) in specs.items()}
