@@ -158,3 +158,21 @@ def test_cli_render_flags(assets, short_speech, tmp_path):
     result = facecue("generate", "--audio", short_speech, "--image", assets / "face.png", "--size", "3",
                      "--out", tmp_path / "bad")
     assert result.returncode == 2 and "render size 3 is outside" in result.stderr.strip().splitlines()[-1]
+
+
+def test_cli_renders_an_existing_take_and_refuses_another_photo(assets, short_speech, tmp_path):
+    out = tmp_path / "take"
+    assert facecue("generate", "--audio", short_speech, "--image", assets / "face.png", "--no-render",
+                   "--out", out).returncode == 0
+    cues = take_io.load(out).landmarks_image
+    mirrored = tmp_path / "mirrored.png"
+    Image.open(assets / "face.png").transpose(Image.FLIP_LEFT_RIGHT).save(mirrored)
+    result = facecue("render", out, "--image", mirrored, "--size", "256")
+    assert result.returncode == 2 and "is not the photo this take was made from" in result.stderr
+    assert take_io.load(out).media is None                      # the take is untouched
+
+    result = facecue("render", out, "--image", assets / "face.png", "--size", "256", "--no-video")
+    assert result.returncode == 0, result.stderr
+    rendered = take_io.load(out)
+    assert len(rendered.media.images) == rendered.frame_count and np.array_equal(rendered.landmarks_image, cues)
+    assert rendered.manifest["render"]["size"] == "256" and rendered.manifest["files"]["video"] is None

@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("takes/demo"))
     _render_options(demo)
 
+    render = sub.add_parser("render", help="render (or re-render) the frames of an existing take")
+    render.add_argument("take", type=Path, help="take directory")
+    render.add_argument("--image", required=True, help="the photo the take was made from")
+    _render_options(render)
+
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=50051)
@@ -82,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="facecue: %(message)s")
     try:
-        return {"generate": _generate, "demo": _demo, "serve": _serve, "describe": _describe}[args.command](args)
+        commands = {"generate": _generate, "demo": _demo, "render": _render, "serve": _serve, "describe": _describe}
+        return commands[args.command](args)
     except FaceCueError as err:
         print(f"facecue: error: {err}", file=sys.stderr)
         return 2 if isinstance(err, InvalidInput) or err.grpc_code == "ALREADY_EXISTS" else 1
@@ -117,17 +123,38 @@ def _demo(args) -> int:
     return _run(request, args.out, overwrite=True)
 
 
-def _run(request, out: Path, overwrite: bool, limits=None) -> int:
+def _progress_bar():
     from tqdm import tqdm
+    bar = tqdm(total=100, desc="facecue", unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
+               disable=None)
 
+    def progress(stage: str, fraction: float) -> None:
+        bar.set_postfix_str(stage)
+        bar.update(round(fraction * 100) - bar.n)
+    return bar, progress
+
+
+def _render(args) -> int:
+    from . import take as take_io
+    from .pipeline import Pipeline
+    options = _render_request(args)
+    if options is None:
+        raise InvalidInput("facecue render needs frames: drop --no-render")
+    take = take_io.load(args.take)
+    bar, progress = _progress_bar()
+    with bar:
+        path = take_io.write(Pipeline().render_take(take, args.image, options, progress), args.take, overwrite=True)
+    print(f"rendered {take.frame_count} frames ({options.size} {options.image_format}"
+          f"{' + take.mp4' if options.video else ''}) into {path}")
+    return 0
+
+
+def _run(request, out: Path, overwrite: bool, limits=None) -> int:
     from . import take as take_io
     from .pipeline import Pipeline
     take_io.check_output(out, overwrite=overwrite)     # fail before the work; write() checks again
-    with tqdm(total=100, desc="facecue", unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
-              disable=None) as bar:
-        def progress(stage: str, fraction: float) -> None:
-            bar.set_postfix_str(stage)
-            bar.update(round(fraction * 100) - bar.n)
+    bar, progress = _progress_bar()
+    with bar:
         take = Pipeline(limits).run(request, progress)
         bar.set_postfix_str("writing")
         path = take_io.write(take, out, overwrite=overwrite)

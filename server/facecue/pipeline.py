@@ -103,6 +103,26 @@ class Pipeline:
             report("done", 1.0)
         return take
 
+    def render_take(self, take: Take, image, options, progress: Progress | None = None,
+                    image_name: str | None = None) -> Take:
+        """An existing take with (new) frames from its photo: render later, or again at another size."""
+        options.check()
+        rgb, label = read_image(image, image_name)
+        reference = analyze(rgb, self.detector(), label)
+        expected = take.manifest["image"]
+        recorded = np.asarray(take.manifest.get("reference", {}).get("pose", reference.pose), np.float32)
+        if (reference.width, reference.height) != (expected["width"], expected["height"]) or \
+                np.abs(recorded[:3] - reference.pose[:3]).max() > 0.5:
+            raise InvalidInput(f"photo '{label}' is not the photo this take was made from "
+                               f"({reference.width}×{reference.height}, expected {expected['width']}×{expected['height']} "
+                               "with the same face and pose)")
+        manifest = {k: v for k, v in take.manifest.items() if k != "render"}
+        manifest["files"] = {**manifest["files"], "frames": None, "video": None}
+        fresh = Take(manifest=manifest, arrays=take.arrays, audio_wav=take.audio_wav)
+        notify = progress or (lambda stage, fraction: None)
+        fresh.media = self._media(fresh, rgb, reference, options, lambda s, f: notify(s, (f - CUES_SHARE) / (1 - CUES_SHARE)))
+        return fresh
+
     def _media(self, take: Take, rgb: np.ndarray, reference: Reference, options, notify: Progress):
         from .render import Portrait, RenderedMedia
         renderer = self.renderer()
