@@ -5,7 +5,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup system-packages demo test clean
+# The Blender extension is tested under PyPI's bpy for the oldest and newest Blender it
+# supports, each in its own environment (bpy pins its own numpy and Python ABI).
+BLENDERS := 4.2 5.0
+BPY_4.2  := bpy>=4.2,<4.3
+BPY_5.0  := bpy==5.0.1
+
+.PHONY: setup system-packages demo test blender-envs clean
 
 system-packages:
 	@command -v espeak-ng >/dev/null && command -v ffmpeg >/dev/null || \
@@ -20,11 +26,21 @@ $(BIN)/facecue: pyproject.toml setup.py proto/facecue/v1/facecue.proto
 
 setup: system-packages $(BIN)/facecue
 
+.venv-blender-%/bin/python: pyproject.toml setup.py proto/facecue/v1/facecue.proto
+	$(PYTHON) -m venv .venv-blender-$*
+	.venv-blender-$*/bin/pip install -q --upgrade pip
+	.venv-blender-$*/bin/pip install -q "$(BPY_$*)" pytest -e .
+	@touch $@
+
+blender-envs: $(foreach v,$(BLENDERS),.venv-blender-$(v)/bin/python)
+
 demo: setup
 	$(BIN)/facecue demo --out takes/demo
 
-test: setup
+test: setup blender-envs
 	$(BIN)/python -m pytest -q
+	@for v in $(BLENDERS); do echo "Blender extension under bpy $$v"; \
+	  FACECUE_REQUIRE_BPY=1 .venv-blender-$$v/bin/python -m pytest -q -p no:cacheprovider plugins/blender/tests || exit 1; done
 
 clean:
-	rm -rf $(VENV) takes build *.egg-info server/*.egg-info
+	rm -rf $(VENV) .venv-blender-* takes build dist *.egg-info server/*.egg-info
