@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--image", required=True, help="the photo the take was made from")
     _render_options(render)
 
+    livelink = sub.add_parser("livelink", help="play a take to Unreal as a Live Link Face source (UDP)")
+    livelink.add_argument("--take", required=True, type=Path, help="take directory")
+    livelink.add_argument("--target", default="127.0.0.1:11111", help="host:port of Unreal's Live Link Face source")
+    livelink.add_argument("--subject", default="FaceCue", help="Live Link subject name")
+    livelink.add_argument("--fps", type=float, help="send at this rate instead of the take's")
+
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=50051)
@@ -47,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="directory clients may name inputs in (repeatable); path inputs are off without one")
     serve.add_argument("--workers", type=int, default=8, help="concurrent requests")
     serve.add_argument("--max-audio-seconds", type=float, default=600.0)
+    serve.add_argument("--livelink", metavar="HOST:PORT",
+                       help="also play every generated take to this Live Link Face target as it streams")
 
     describe = sub.add_parser("describe", help="print what a server (or this install) offers, as JSON")
     describe.add_argument("--server", help="host:port of a running server (default: this install)")
@@ -87,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="facecue: %(message)s")
     try:
-        commands = {"generate": _generate, "demo": _demo, "render": _render, "serve": _serve, "describe": _describe}
+        commands = {"generate": _generate, "demo": _demo, "render": _render, "livelink": _livelink, "serve": _serve,
+                    "describe": _describe}
         return commands[args.command](args)
     except FaceCueError as err:
         print(f"facecue: error: {err}", file=sys.stderr)
@@ -168,11 +177,26 @@ def _run(request, out: Path, overwrite: bool, limits=None) -> int:
     return 0
 
 
+def _livelink(args) -> int:
+    from . import livelink, take as take_io
+    target = livelink.parse_target(args.target)
+    take = take_io.load(args.take)
+    print(f"sending {take.frame_count} frames at {args.fps or take.fps:g} fps to {args.target} "
+          f"as Live Link subject '{args.subject}'", flush=True)
+    report = livelink.send_take(take, target, subject=args.subject, fps=args.fps)
+    jitter = report.jitter_ms()
+    print(f"sent {len(report.sent_at)} frames; lateness mean {jitter['mean']:.2f} ms, p95 {jitter['p95']:.2f} ms, "
+          f"max {jitter['max']:.2f} ms")
+    return 0
+
+
 def _serve(args) -> int:
     from .config import Limits
+    from .livelink import parse_target
     from .server import ServerConfig, build_server
     config = ServerConfig(host=args.host, port=args.port, storage_roots=tuple(args.storage_root),
-                          workers=args.workers, limits=Limits(max_audio_s=args.max_audio_seconds))
+                          workers=args.workers, limits=Limits(max_audio_s=args.max_audio_seconds),
+                          livelink=parse_target(args.livelink) if args.livelink else None)
     if args.store:
         config.store = args.store
     server, port = build_server(config)

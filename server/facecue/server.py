@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import threading
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 
-from . import __version__, take as take_io, topology as topo
+from . import __version__, livelink, take as take_io, topology as topo
 from .client import CHANNEL_OPTIONS, MAX_MESSAGE_BYTES
 from .config import MAX_FPS, Limits, RenderOptions, RenderSize, TakeRequest
 from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
@@ -34,6 +35,7 @@ class ServerConfig:
     storage_roots: tuple[Path, ...] = ()
     workers: int = 8
     limits: Limits = field(default_factory=Limits)
+    livelink: tuple[str, int] | None = None      # play each generated take to this Live Link Face target
 
 
 class FaceCueService(rpc.FaceCueServicer):
@@ -82,6 +84,9 @@ class FaceCueService(rpc.FaceCueServicer):
                 yield pb.TakeMessage(progress=pb.Progress(job_id=record.job_id, stage=update[0], fraction=update[1]))
         try:
             take = job.result()
+            if self.config.livelink:
+                threading.Thread(target=livelink.send_take, args=(take, self.config.livelink),
+                                 kwargs={"subject": record.job_id}, daemon=True).start()
         except FaceCueError as err:
             self.store.fail(record, CANCELLED if isinstance(err, Cancelled) else FAILED, str(err))
             _abort(context, err)
