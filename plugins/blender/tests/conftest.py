@@ -88,6 +88,22 @@ except ImportError:
     collect_ignore = ["test_blender.py"]         # the core tests still run here
 
 
+_exit_status = {}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _exit_status["code"] = int(exitstatus)
+
+
+def pytest_unconfigure(config):
+    """PyPI's bpy can crash while Python tears it down after the results are reported; end
+    the process with pytest's own status instead of the teardown's."""
+    if _bpy is not None and "code" in _exit_status:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status["code"])
+
+
 @pytest.fixture()
 def bpy():
     _bpy.ops.wm.read_factory_settings(use_empty=True)
