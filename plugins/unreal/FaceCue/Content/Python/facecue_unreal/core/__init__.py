@@ -1,0 +1,1 @@
+"""What the plugin computes without Unreal: axes, curves, key reduction, manifests, asset plans."""

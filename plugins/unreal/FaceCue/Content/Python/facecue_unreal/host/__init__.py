@@ -1,0 +1,1 @@
+"""The thin ``unreal`` layer: assets, sequencer tracks, menu, settings, background work."""
