@@ -22,7 +22,7 @@ from pathlib import Path
 _CLASS = re.compile(r"^class (\w+)\((.*)\):")
 _DEF = re.compile(r"^    def (\w+)\((.*)\)\s*->\s*(.+):\s*$")
 _TOP_DEF = re.compile(r"^def (\w+)\((.*)\)\s*(?:->\s*(.+))?:\s*$")
-_EDITOR_PROPERTY = re.compile(r"^    - ``(\w+)`` \(")
+_EDITOR_PROPERTY = re.compile(r"^    - ``(\w+)`` \(([^)]*)\)")
 _MEMBER = re.compile(r"^    ([A-Z][A-Z0-9_]*): ")
 
 
@@ -32,7 +32,7 @@ class ClassInfo:
     bases: list[str]
     methods: dict[str, str] = field(default_factory=dict)         # name → return annotation
     class_methods: set[str] = field(default_factory=set)
-    properties: set[str] = field(default_factory=set)
+    properties: dict[str, str] = field(default_factory=dict)     # name → type
     members: set[str] = field(default_factory=set)                # enum values / constants
     init_params: list[str] = field(default_factory=list)
 
@@ -58,13 +58,16 @@ class ApiIndex:
             if attr in info.methods:
                 return "method", info.methods[attr], attr in info.class_methods
             if attr in info.properties:
-                return "property", None, False
+                return "property", info.properties[attr], False
             if attr in info.members:
                 return "member", None, False
         return None
 
     def has_editor_property(self, cls: str, name: str) -> bool:
         return any(name in info.properties for info in self.mro(cls))
+
+    def property_type(self, cls: str, name: str) -> str:
+        return next((info.properties[name] for info in self.mro(cls) if name in info.properties), "")
 
 
 def stub_path() -> Path:
@@ -102,8 +105,10 @@ def index() -> ApiIndex:
             match = _DEF.match(line)
             if match:
                 name, params, returns = match.groups()
-                if decorator == "@property" or decorator.endswith(".setter"):
-                    current.properties.add(name)
+                if decorator == "@property":
+                    current.properties[name] = returns.strip()
+                elif decorator.endswith(".setter"):
+                    current.properties.setdefault(name, "")
                 else:
                     current.methods[name] = returns.strip()
                     if decorator == "@classmethod":
@@ -114,11 +119,11 @@ def index() -> ApiIndex:
                 decorator = ""
                 continue
             decorator = ""
-            match = _EDITOR_PROPERTY.match(line) or _MEMBER.match(line)
-            if match and _EDITOR_PROPERTY.match(line):
-                current.properties.add(match.group(1))
-            elif match:
-                current.members.add(match.group(1))
+            editor_property = _EDITOR_PROPERTY.match(line)
+            if editor_property:
+                current.properties.setdefault(editor_property.group(1), editor_property.group(2).strip())
+            elif _MEMBER.match(line):
+                current.members.add(_MEMBER.match(line).group(1))
     return ApiIndex(classes, functions)
 
 
@@ -164,6 +169,12 @@ class _PropertySlot:
 _DEFAULTS = {"bool": False, "int": 0, "float": 0.0, "str": ""}
 
 
+def _unwrap(type_text: str) -> str:
+    """Docstring types such as ``int32`` or ``TObjectPtr<X>`` to the stub's names."""
+    text = type_text.strip()
+    return {"int32": "int", "uint8": "int", "int64": "int", "double": "float", "FString": "str"}.get(text, text)
+
+
 class FakeObject:
     """An instance of an Unreal class: only its real methods and properties exist."""
 
@@ -188,12 +199,22 @@ class FakeObject:
         kind, returns, _ = found
         if kind == "method":
             return lambda *args, **kwargs: self._fake.call(self, self._cls, name, returns, args, kwargs)
-        return self._props.get(name)
+        return self._fake.read_property(self, name)
 
     def __setattr__(self, name: str, value) -> None:
         if self._fake.api.find(self._cls, name) is None:
             raise AttributeError(f"unreal.{self._cls} has no property '{name}'")
         self._props[name] = value
+
+    def __enter__(self):
+        if self._fake.api.find(self._cls, "__enter__") is None:
+            raise TypeError(f"unreal.{self._cls} is not a context manager")
+        self._fake.calls.append(Call(self._cls, "__enter__", (), {}, self))
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self._fake.calls.append(Call(self._cls, "__exit__", (), {}, None))
+        return False
 
     def __repr__(self) -> str:
         return f"<fake unreal.{self._cls} {self._props.get('_path', '')}>"
@@ -277,6 +298,7 @@ class FakeUnreal:
     # -- calls ------------------------------------------------------------------------------
     def call(self, target, owner: str, name: str, returns: str, args: tuple, kwargs: dict):
         handler = getattr(self, f"_on_{name}", None)
+        self._returns = returns
         result = handler(target, *args, **kwargs) if handler else self.default(returns)
         self.calls.append(Call(owner, name, args, kwargs, result))
         return result
@@ -312,6 +334,13 @@ class FakeUnreal:
     def _on_log_error(self, target, message):
         self.logs.append(("error", str(message)))
 
+    def _on_should_cancel(self, target):
+        return False
+
+    def _on_get(self, target, *args):
+        """``unreal.ToolMenus.get()`` and other singletons: an instance of the class itself."""
+        return FakeObject(self, target.name) if isinstance(target, FakeClass) else self.default(self._returns)
+
     def _on_get_asset_tools(self, target):
         return FakeObject(self, "AssetTools")
 
@@ -320,6 +349,11 @@ class FakeUnreal:
         obj._props.update(_path=f"{package_path}/{asset_name}", _factory=factory)
         self.assets[f"{package_path}/{asset_name}"] = obj
         return obj
+
+    def _on_create_material_expression(self, target, material, expression_class, *args):
+        expression = FakeObject(self, expression_class.name)       # Unreal returns the class asked for
+        material._props.setdefault("_expressions", []).append(expression)
+        return expression
 
     def _on_import_asset_tasks(self, target, tasks):
         for task in tasks:
@@ -387,7 +421,13 @@ class FakeUnreal:
     def _on_get_editor_property(self, target, name):
         if not self.api.has_editor_property(target._cls, name):
             raise AttributeError(f"unreal.{target._cls} has no editor property '{name}'")
-        return target._props.get(name)
+        return self.read_property(target, name)
+
+    def read_property(self, target, name):
+        """A property's value; unset ones read as a default of their declared type, kept."""
+        if name not in target._props:
+            target._props[name] = self.default(_unwrap(self.api.property_type(target._cls, name)))
+        return target._props[name]
 
     def _on_add_float_curve_keys(self, target, animation, curve_name, times, values):
         animation._props.setdefault("_curves", {})[str(curve_name)] = (list(times), list(values))

@@ -20,14 +20,9 @@ def points(take_points_cm: np.ndarray) -> np.ndarray:
 
 
 def rotation_matrices(yaw_pitch_roll_deg: np.ndarray) -> np.ndarray:
-    """The take's R = Ry(yaw)·Rx(pitch)·Rz(roll) (degrees, y-up frame), (..., 3, 3)."""
-    yaw, pitch, roll = np.deg2rad(np.moveaxis(np.asarray(yaw_pitch_roll_deg, np.float64), -1, 0))
-    cy, sy, cp, sp, cr, sr = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch), np.cos(roll), np.sin(roll)
-    one, zero = np.ones_like(yaw), np.zeros_like(yaw)
-    ry = np.stack([np.stack([cy, zero, sy], -1), np.stack([zero, one, zero], -1), np.stack([-sy, zero, cy], -1)], -2)
-    rx = np.stack([np.stack([one, zero, zero], -1), np.stack([zero, cp, -sp], -1), np.stack([zero, sp, cp], -1)], -2)
-    rz = np.stack([np.stack([cr, -sr, zero], -1), np.stack([sr, cr, zero], -1), np.stack([zero, zero, one], -1)], -2)
-    return ry @ rx @ rz
+    """The take's head rotation (degrees, y-up frame) as (..., 3, 3) matrices."""
+    from facecue.geometry import euler_to_matrix
+    return euler_to_matrix(yaw_pitch_roll_deg)
 
 
 def euler_xyz(matrices: np.ndarray) -> np.ndarray:

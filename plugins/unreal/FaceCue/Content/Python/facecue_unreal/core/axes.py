@@ -21,17 +21,9 @@ def points(take_points: np.ndarray) -> np.ndarray:
 
 
 def take_rotations(yaw_pitch_roll_deg: np.ndarray) -> np.ndarray:
-    """The take's R = Ry(yaw)·Rx(pitch)·Rz(roll) as (..., 3, 3) column-vector matrices."""
-    yaw, pitch, roll = np.deg2rad(np.moveaxis(np.asarray(yaw_pitch_roll_deg, np.float64), -1, 0))
-    c, s = np.cos, np.sin
-    zero, one = np.zeros_like(yaw), np.ones_like(yaw)
-    ry = np.stack([np.stack([c(yaw), zero, s(yaw)], -1), np.stack([zero, one, zero], -1),
-                   np.stack([-s(yaw), zero, c(yaw)], -1)], -2)
-    rx = np.stack([np.stack([one, zero, zero], -1), np.stack([zero, c(pitch), -s(pitch)], -1),
-                   np.stack([zero, s(pitch), c(pitch)], -1)], -2)
-    rz = np.stack([np.stack([c(roll), -s(roll), zero], -1), np.stack([s(roll), c(roll), zero], -1),
-                   np.stack([zero, zero, one], -1)], -2)
-    return ry @ rx @ rz
+    """The take's head rotation (degrees) as (..., 3, 3) column-vector matrices."""
+    from facecue.geometry import euler_to_matrix
+    return euler_to_matrix(yaw_pitch_roll_deg)
 
 
 def rotator_matrices(rotators: np.ndarray) -> np.ndarray:
