@@ -1,0 +1,37 @@
+"""The plugin folder as Unreal loads it: descriptor, Python entry points, bundled packages."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_descriptor_names_its_dependencies():
+    descriptor = json.loads((HERE.parent / "FaceCue" / "FaceCue.uplugin").read_text())
+    assert {p["Name"] for p in descriptor["Plugins"]} >= {"PythonScriptPlugin", "EditorScriptingUtilities", "ImgMedia"}
+    requirements = descriptor["PythonRequirements"][0]["Requirements"]
+    assert {r.split("==")[0] for r in requirements} == {"grpcio", "protobuf"}
+    assert descriptor["CanContainContent"] is True
+
+
+def test_built_plugin_runs_its_client_from_the_bundled_packages(tmp_path):
+    done = subprocess.run([sys.executable, str(HERE.parent / "build_plugin.py"), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    python = tmp_path / "FaceCue" / "Content" / "Python"
+    assert (python / "init_unreal.py").is_file() and (python / "facecue_headless.py").is_file()
+    for platform in ("Win64", "Mac", "Linux"):
+        assert (python / platform / "Lib" / "site-packages" / "grpc").is_dir()
+    # Unreal puts these folders on sys.path; nothing else from this environment may be needed.
+    probe = ("import sys; sys.path[:0] = sys.argv[1:3]; import grpc, facecue.client, facecue.take; "
+             "import facecue_unreal.core.plan; print(facecue.client.__file__, grpc.__file__)")
+    out = subprocess.run([sys.executable, "-S", "-c", probe, str(python / "Lib" / "site-packages"),
+                          str(python / "Linux" / "Lib" / "site-packages")], capture_output=True, text=True,
+                         cwd=python, env={"PYTHONPATH": f"{python}:{Path(numpy.__file__).parents[1]}"})   # numpy: Unreal's own
+    assert out.returncode == 0, out.stderr
+    assert str(python) in out.stdout.split()[0] and str(python / "Linux") in out.stdout.split()[1]
