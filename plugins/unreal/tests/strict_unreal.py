@@ -169,6 +169,16 @@ class _PropertySlot:
 _DEFAULTS = {"bool": False, "int": 0, "float": 0.0, "str": ""}
 
 
+def _lookup(fake: "FakeUnreal", cls: str, name: str):
+    """(kind, type, is_class_method) of a class's attribute, or AttributeError if Unreal lacks it."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    found = fake.api.find(cls, name)
+    if found is None:
+        raise AttributeError(f"unreal.{cls} has no attribute '{name}'")
+    return found
+
+
 def _unwrap(type_text: str) -> str:
     """Docstring types such as ``int32`` or ``TObjectPtr<X>`` to the stub's names."""
     text = type_text.strip()
@@ -191,12 +201,7 @@ class FakeObject:
         return self._cls
 
     def __getattr__(self, name: str):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        found = self._fake.api.find(self._cls, name)
-        if found is None:
-            raise AttributeError(f"unreal.{self._cls} has no attribute '{name}'")
-        kind, returns, _ = found
+        kind, returns, _ = _lookup(self._fake, self._cls, name)
         if kind == "method":
             return lambda *args, **kwargs: self._fake.call(self, self._cls, name, returns, args, kwargs)
         return self._fake.read_property(self, name)
@@ -230,12 +235,7 @@ class FakeClass:
         return obj
 
     def __getattr__(self, name: str):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        found = self._fake.api.find(self.name, name)
-        if found is None:
-            raise AttributeError(f"unreal.{self.name} has no attribute '{name}'")
-        kind, returns, is_class_method = found
+        kind, returns, is_class_method = _lookup(self._fake, self.name, name)
         if kind == "member":
             return f"{self.name}.{name}"
         if kind == "method" and is_class_method:
