@@ -99,3 +99,80 @@ def test_health_and_reflection(server):
         status = health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service="facecue.v1.FaceCue"), timeout=5).status
     assert status == health_pb2.HealthCheckResponse.SERVING
+
+
+def _certificate(folder):
+    import subprocess
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def test_token_and_tls(pipeline, assets, tmp_path):
+    from facecue.server import ServerConfig, build_server
+    cert, key = _certificate(tmp_path)
+    token = "s3cret-token-for-tests"
+    config = ServerConfig(port=0, store=tmp_path / "store", token=token, tls_cert=cert, tls_key=key)
+    server, port = build_server(config, pipeline)
+    server.start()
+    try:
+        roots = cert.read_bytes()
+        with FaceCueClient(f"localhost:{port}", token=token, root_certificates=roots, timeout_s=60) as client:
+            assert client.describe().landmark_count == 478
+            take = client.generate(assets / "speech.wav", assets / "face.png")
+            assert take.frame_count > 0
+        for wrong in (None, "not-the-token-at-all"):
+            with FaceCueClient(f"localhost:{port}", token=wrong, root_certificates=roots, timeout_s=10) as client:
+                with pytest.raises(FaceCueClientError) as err:
+                    client.describe()
+                assert err.value.code == "UNAUTHENTICATED"
+                with pytest.raises(FaceCueClientError) as err:
+                    client.generate(assets / "speech.wav", assets / "face.png")
+                assert err.value.code == "UNAUTHENTICATED"
+        with FaceCueClient(f"localhost:{port}", token=token, timeout_s=5) as plain:     # no TLS: refused
+            with pytest.raises(FaceCueClientError) as err:
+                plain.describe()
+            assert err.value.code == "UNAVAILABLE"
+    finally:
+        server.stop(grace=1).wait()
+
+
+def test_symlink_escapes_are_refused(client, assets, tmp_path):
+    outside = tmp_path / "secret.wav"
+    outside.write_bytes((assets / "speech.wav").read_bytes())
+    link = assets / "link-out.wav"
+    link.symlink_to(outside)
+    try:
+        with pytest.raises(FaceCueClientError) as err:
+            client.generate(str(link), assets / "face.png", server_paths=True)
+        assert err.value.code == "PERMISSION_DENIED"
+    finally:
+        link.unlink()
+
+
+def test_a_full_queue_answers_resource_exhausted(pipeline, assets, tmp_path):
+    import threading
+    from facecue.server import ServerConfig, build_server
+    config = ServerConfig(port=0, store=tmp_path / "store", max_running_jobs=1, max_queued_jobs=0)
+    server, port = build_server(config, pipeline)
+    server.start()
+    started, results = threading.Event(), []
+
+    def long_job():
+        with FaceCueClient(f"127.0.0.1:{port}", timeout_s=120) as c:
+            results.append(c.generate(assets / "speech.wav", assets / "face.png", render=True, size="256",
+                                      on_progress=lambda f: started.set()))
+    worker = threading.Thread(target=long_job)
+    worker.start()
+    try:
+        assert started.wait(60)
+        with FaceCueClient(f"127.0.0.1:{port}", timeout_s=30) as c:
+            with pytest.raises(FaceCueClientError) as err:
+                c.generate(assets / "speech.wav", assets / "face.png")
+        assert err.value.code == "RESOURCE_EXHAUSTED" and "server is busy" in err.value.message
+        worker.join(120)
+        assert results and results[0].frame_count > 0           # the running take was not disturbed
+    finally:
+        server.stop(grace=1).wait()

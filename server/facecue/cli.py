@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -53,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="directory clients may name inputs in (repeatable); path inputs are off without one")
     serve.add_argument("--workers", type=int, default=8, help="concurrent requests")
     serve.add_argument("--max-audio-seconds", type=float, default=600.0)
+    serve.add_argument("--token", default=os.environ.get("FACECUE_TOKEN"),
+                       help="require this bearer token on every call (or @file; default $FACECUE_TOKEN)")
+    serve.add_argument("--tls-cert", type=Path, help="serve TLS with this certificate chain (PEM)")
+    serve.add_argument("--tls-key", type=Path, help="… and this private key (PEM)")
+    serve.add_argument("--max-running-jobs", type=int, default=2, help="takes made at once")
+    serve.add_argument("--max-queued-jobs", type=int, default=32, help="takes waiting before calls are refused")
     serve.add_argument("--livelink", metavar="HOST:PORT",
                        help="also play every generated take to this Live Link Face target as it streams")
 
@@ -193,10 +200,15 @@ def _livelink(args) -> int:
 def _serve(args) -> int:
     from .config import Limits
     from .livelink import parse_target
+    from .security import read_token
     from .server import ServerConfig, build_server
     config = ServerConfig(host=args.host, port=args.port, storage_roots=tuple(args.storage_root),
                           workers=args.workers, limits=Limits(max_audio_s=args.max_audio_seconds),
-                          livelink=parse_target(args.livelink) if args.livelink else None)
+                          livelink=parse_target(args.livelink) if args.livelink else None,
+                          token=read_token(args.token), tls_cert=args.tls_cert, tls_key=args.tls_key,
+                          max_running_jobs=args.max_running_jobs, max_queued_jobs=args.max_queued_jobs)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise InvalidInput("TLS needs both --tls-cert and --tls-key")
     if args.store:
         config.store = args.store
     server, port = build_server(config)

@@ -17,6 +17,7 @@ from .config import MAX_FPS, Limits, RenderOptions, RenderSize, TakeRequest
 from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
 from .pipeline import Pipeline
+from .security import BearerTokenInterceptor, server_credentials
 from .store import CANCELLED, FAILED, TakeStore
 from .v1 import facecue_pb2 as pb
 from .v1 import facecue_pb2_grpc as rpc
@@ -36,12 +37,18 @@ class ServerConfig:
     workers: int = 8
     limits: Limits = field(default_factory=Limits)
     livelink: tuple[str, int] | None = None      # play each generated take to this Live Link Face target
+    token: str | None = None                     # bearer token every FaceCue call must carry
+    tls_cert: Path | None = None                 # serve TLS with this certificate chain and key
+    tls_key: Path | None = None
+    max_running_jobs: int = 2                    # takes made at once; more wait in a first-come queue …
+    max_queued_jobs: int = 32                    # … of this size, beyond which calls get RESOURCE_EXHAUSTED
 
 
 class FaceCueService(rpc.FaceCueServicer):
     def __init__(self, pipeline: Pipeline, store: TakeStore, config: ServerConfig):
         self.pipeline, self.store, self.config = pipeline, store, config
-        self._jobs = futures.ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="facecue-job")
+        self._jobs = futures.ThreadPoolExecutor(max_workers=config.max_running_jobs, thread_name_prefix="facecue-job")
+        self._admitted = threading.BoundedSemaphore(config.max_running_jobs + config.max_queued_jobs)
 
     # -- unary ------------------------------------------------------------------------
     def Describe(self, request, context):
@@ -63,6 +70,16 @@ class FaceCueService(rpc.FaceCueServicer):
     # -- streaming --------------------------------------------------------------------
     def Generate(self, request, context):
         take_request = self._guard(context, lambda: self._take_request(request))
+        if not self._admitted.acquire(blocking=False):
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                          f"server is busy: {self.config.max_running_jobs} takes running and "
+                          f"{self.config.max_queued_jobs} waiting; try again later")
+        try:
+            yield from self._generate(request, take_request, context)
+        finally:
+            self._admitted.release()
+
+    def _generate(self, request, take_request, context):
         record = self.store.create(take_request.fps, take_request.emotion)
         cancelled = self.store.cancel_event(record.job_id)
         context.add_callback(cancelled.set)          # the client went away
@@ -185,14 +202,22 @@ def build_server(config: ServerConfig, pipeline: Pipeline | None = None) -> tupl
     from grpc_reflection.v1alpha import reflection
 
     pipeline = pipeline or Pipeline(config.limits)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=config.workers), options=CHANNEL_OPTIONS)
+    interceptors = [BearerTokenInterceptor(config.token, f"/{SERVICE_NAME}/")] if config.token else []
+    # Every admitted Generate holds a handler thread while it waits, so there are enough of them.
+    threads = max(config.workers, config.max_running_jobs + config.max_queued_jobs + 4)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads), options=CHANNEL_OPTIONS,
+                         interceptors=interceptors, maximum_concurrent_rpcs=threads)
     rpc.add_FaceCueServicer_to_server(FaceCueService(pipeline, TakeStore(config.store), config), server)
     health_servicer = health.HealthServicer()
     health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(f"{config.host}:{config.port}")
+    address = f"{config.host}:{config.port}"
+    if config.tls_cert or config.tls_key:
+        port = server.add_secure_port(address, server_credentials(config.tls_cert, config.tls_key))
+    else:
+        port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"cannot listen on {config.host}:{config.port}")
     return server, port
