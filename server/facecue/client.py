@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -53,6 +54,7 @@ class FaceCueClient:
         self._stub = rpc.FaceCueStub(self._channel)
         self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self._timeout = timeout_s
+        self.last_job_id: str | None = None      # the job of the latest generate/pull, once the server names it
 
     def close(self) -> None:
         self._channel.close()
@@ -84,7 +86,7 @@ class FaceCueClient:
         _set_input(request, "audio", audio, server_paths)
         _set_input(request, "image", image, server_paths)
         stream = self._stub.Generate(request, metadata=self._metadata, timeout=self._timeout)
-        return _collect(stream, on_progress, PREPARING_SHARE)
+        return self._collect(stream, on_progress, PREPARING_SHARE)
 
     @_call
     def pull(self, job_id: str, *, frames: bool = True, video: bool = True,
@@ -92,7 +94,7 @@ class FaceCueClient:
         """A finished take again by job id, with its rendered frames and video if it has them."""
         request = pb.PullRequest(job_id=job_id, send_frames=frames, send_video=video)
         stream = self._stub.PullTake(request, metadata=self._metadata, timeout=self._timeout)
-        return _collect(stream, on_progress)
+        return self._collect(stream, on_progress)
 
     @_call
     def job(self, job_id: str) -> pb.Job:
@@ -106,6 +108,9 @@ class FaceCueClient:
     @_call
     def cancel(self, job_id: str) -> pb.Job:
         return self._stub.CancelJob(pb.JobRef(job_id=job_id), metadata=self._metadata, timeout=self._timeout)
+
+    def _collect(self, stream, on_progress, preparing_share: float = 0.0) -> Take:
+        return _collect(stream, on_progress, preparing_share, self)
 
 
 def _set_input(request: pb.GenerateRequest, kind: str, value, server_paths: bool) -> None:
@@ -121,11 +126,13 @@ def _set_input(request: pb.GenerateRequest, kind: str, value, server_paths: bool
         setattr(request, f"{kind}_name", path.name)
 
 
-def _collect(stream, on_progress, preparing_share: float = 0.0) -> Take:
+def _collect(stream, on_progress, preparing_share: float, client: FaceCueClient) -> Take:
     assembler = TakeAssembler()
     for message in stream:
         assembler.add(message)
         kind = message.WhichOneof("kind")
+        if kind in ("progress", "header"):
+            client.last_job_id = getattr(message, kind).job_id
         if on_progress and kind == "progress":
             on_progress(preparing_share * message.progress.fraction)
         elif on_progress and kind == "frames":
@@ -133,3 +140,58 @@ def _collect(stream, on_progress, preparing_share: float = 0.0) -> Take:
     if assembler.status is not None and assembler.status.code != pb.TakeStatus.OK:
         raise FaceCueClientError(pb.TakeStatus.Code.Name(assembler.status.code), assembler.status.message)
     return assembler.take()
+
+
+class LiveFeedSubscriber:
+    """Reads a server's live feed (``facecue serve --live tcp://*:PORT``); needs pyzmq.
+
+        with LiveFeedSubscriber("tcp://farm:5556") as feed:
+            for batch in feed.batches(timeout_s=5):
+                batch.job_id, batch.start_frame, batch.arrays["blendshapes"]
+    """
+
+    def __init__(self, address: str, job_id: str = ""):
+        import zmq
+        self._zmq = zmq
+        self._socket = zmq.Context.instance().socket(zmq.SUB)
+        self._socket.connect(address)
+        self._socket.setsockopt_string(zmq.SUBSCRIBE, job_id)
+
+    def receive(self, timeout_s: float = 10.0) -> "LiveBatch | None":
+        if not self._socket.poll(int(timeout_s * 1000)):
+            return None
+        import json
+
+        import numpy as np
+        topic, header, *payload = self._socket.recv_multipart()
+        info = json.loads(header)
+        arrays = {spec["name"]: np.frombuffer(data, np.dtype(spec["dtype"])).reshape(spec["shape"])
+                  for spec, data in zip(info["arrays"], payload)}
+        return LiveBatch(topic.decode("ascii"), info["start_frame"], info["batch_frames"], info["fps"],
+                         info["frame_count"], info["final"], arrays)
+
+    def batches(self, timeout_s: float = 10.0):
+        """Batches until ``timeout_s`` passes without one."""
+        while (batch := self.receive(timeout_s)) is not None:
+            yield batch
+
+    def close(self) -> None:
+        self._socket.close(linger=0)
+
+    def __enter__(self) -> "LiveFeedSubscriber":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class LiveBatch:
+    job_id: str
+    start_frame: int
+    frame_count: int
+    fps: float
+    take_frames: int
+    final: bool
+    arrays: dict
+

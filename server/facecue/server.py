@@ -16,6 +16,7 @@ from .client import CHANNEL_OPTIONS, MAX_MESSAGE_BYTES
 from .config import MAX_FPS, Limits, RenderOptions, RenderSize, TakeRequest
 from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
+from .livefeed import LiveFeed
 from .pipeline import Pipeline
 from .security import BearerTokenInterceptor, server_credentials
 from .store import CANCELLED, FAILED, TakeStore
@@ -42,6 +43,7 @@ class ServerConfig:
     tls_key: Path | None = None
     max_running_jobs: int = 2                    # takes made at once; more wait in a first-come queue …
     max_queued_jobs: int = 32                    # … of this size, beyond which calls get RESOURCE_EXHAUSTED
+    live: str | None = None                      # ZeroMQ PUB address for the live feed, e.g. tcp://*:5556
 
 
 class FaceCueService(rpc.FaceCueServicer):
@@ -49,6 +51,7 @@ class FaceCueService(rpc.FaceCueServicer):
         self.pipeline, self.store, self.config = pipeline, store, config
         self._jobs = futures.ThreadPoolExecutor(max_workers=config.max_running_jobs, thread_name_prefix="facecue-job")
         self._admitted = threading.BoundedSemaphore(config.max_running_jobs + config.max_queued_jobs)
+        self.live = LiveFeed(config.live) if config.live else None
 
     # -- unary ------------------------------------------------------------------------
     def Describe(self, request, context):
@@ -101,6 +104,8 @@ class FaceCueService(rpc.FaceCueServicer):
                 yield pb.TakeMessage(progress=pb.Progress(job_id=record.job_id, stage=update[0], fraction=update[1]))
         try:
             take = job.result()
+            if self.live is not None:
+                self.live.publish(record.job_id, take, request.frames_per_batch or DEFAULT_FRAMES_PER_BATCH)
             if self.config.livelink:
                 threading.Thread(target=livelink.send_take, args=(take, self.config.livelink),
                                  kwargs={"subject": record.job_id}, daemon=True).start()
