@@ -133,7 +133,9 @@ def test_a_job_cancelled_while_rendering_ends_cancelled(client, assets, server):
                         on_progress=cancel_once_rendering)
     assert err.value.code == "CANCELLED"
     assert client.job(job["id"]).state == client.job(job["id"]).CANCELLED
-    assert not (server["store"] / job["id"] / "take").exists()
+    from facecue.store import TakeStore
+    store = TakeStore(server["store"])
+    assert not store.take_path(store.get(job["id"]).content_key).exists()
 
 
 def test_server_refuses_a_bad_render_request(client, assets, short_speech):

@@ -36,7 +36,8 @@ def test_finished_takes_can_be_pulled_again_and_survive_restart(client, server, 
     job = client.jobs(limit=1)[0]
     assert job.state == job.DONE and job.emotion == "fear"
     pulled = client.pull(job.job_id)
-    stored = take_io.load(server["store"] / job.job_id / "take")
+    reopened = TakeStore(server["store"])
+    stored = take_io.load(reopened.take_path(reopened.get(job.job_id).content_key))
     np.testing.assert_array_equal(pulled.landmarks_image, stored.landmarks_image)
     assert client.job(job.job_id).frame_count == pulled.frame_count
     assert TakeStore(server["store"]).get(job.job_id).state == "DONE", "a new store process finds it"
@@ -176,3 +177,37 @@ def test_a_full_queue_answers_resource_exhausted(pipeline, assets, tmp_path):
         assert results and results[0].frame_count > 0           # the running take was not disturbed
     finally:
         server.stop(grace=1).wait()
+
+
+def test_identical_requests_reuse_the_stored_take(client, server, assets):
+    import time
+    first = client.generate(assets / "speech.wav", assets / "face.png", emotion="angry", seed=11)
+    first_job = client.last_job_id
+    start = time.perf_counter()
+    again = client.generate(assets / "speech.wav", assets / "face.png", emotion="angry", seed=11)
+    assert time.perf_counter() - start < 2.0
+    np.testing.assert_array_equal(again.landmarks_image, first.landmarks_image)
+    assert client.last_job_id != first_job and client.job(client.last_job_id).message.startswith("done (reused")
+    store = TakeStore(server["store"])
+    assert store.get(first_job).content_key == store.get(client.last_job_id).content_key
+    different = client.generate(assets / "speech.wav", assets / "face.png", emotion="angry", seed=12)
+    assert not np.array_equal(different.pose, first.pose)
+
+
+def test_quota_evicts_the_least_recently_used_take(pipeline, assets, tmp_path):
+    from facecue.server import ServerConfig, build_server
+    config = ServerConfig(port=0, store=tmp_path / "store", store_max_bytes=1)     # room for the newest only
+    grpc_server, port = build_server(config, pipeline)
+    grpc_server.start()
+    try:
+        with FaceCueClient(f"127.0.0.1:{port}", timeout_s=120) as c:
+            c.generate(assets / "speech.wav", assets / "face.png", seed=1)
+            old_job = c.last_job_id
+            c.generate(assets / "speech.wav", assets / "face.png", seed=2)
+            assert c.pull(c.last_job_id).frame_count > 0
+            with pytest.raises(FaceCueClientError) as err:
+                c.pull(old_job)
+            assert err.value.code == "NOT_FOUND" and "evicted" in err.value.message
+        assert len(list((tmp_path / "store" / "takes").glob("*/*"))) == 1
+    finally:
+        grpc_server.stop(grace=1).wait()

@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-key", type=Path, help="… and this private key (PEM)")
     serve.add_argument("--max-running-jobs", type=int, default=2, help="takes made at once")
     serve.add_argument("--max-queued-jobs", type=int, default=32, help="takes waiting before calls are refused")
+    serve.add_argument("--store-quota-gb", type=float, help="evict least recently used takes beyond this size")
     serve.add_argument("--live", metavar="ADDRESS", help="publish every take's frames on ZeroMQ, e.g. tcp://*:5556")
     serve.add_argument("--livelink", metavar="HOST:PORT",
                        help="also play every generated take to this Live Link Face target as it streams")
@@ -208,7 +209,8 @@ def _serve(args) -> int:
                           livelink=parse_target(args.livelink) if args.livelink else None,
                           token=read_token(args.token), tls_cert=args.tls_cert, tls_key=args.tls_key,
                           max_running_jobs=args.max_running_jobs, max_queued_jobs=args.max_queued_jobs,
-                          live=args.live)
+                          live=args.live,
+                          store_max_bytes=int(args.store_quota_gb * 2**30) if args.store_quota_gb else None)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise InvalidInput("TLS needs both --tls-cert and --tls-key")
     if args.store:

@@ -16,6 +16,7 @@ from .client import CHANNEL_OPTIONS, MAX_MESSAGE_BYTES
 from .config import MAX_FPS, Limits, RenderOptions, RenderSize, TakeRequest
 from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
+from .identity import content_key
 from .livefeed import LiveFeed
 from .pipeline import Pipeline
 from .security import BearerTokenInterceptor, server_credentials
@@ -44,6 +45,7 @@ class ServerConfig:
     max_running_jobs: int = 2                    # takes made at once; more wait in a first-come queue …
     max_queued_jobs: int = 32                    # … of this size, beyond which calls get RESOURCE_EXHAUSTED
     live: str | None = None                      # ZeroMQ PUB address for the live feed, e.g. tcp://*:5556
+    store_max_bytes: int | None = None           # evict least recently used takes beyond this size
 
 
 class FaceCueService(rpc.FaceCueServicer):
@@ -83,7 +85,16 @@ class FaceCueService(rpc.FaceCueServicer):
             self._admitted.release()
 
     def _generate(self, request, take_request, context):
-        record = self.store.create(take_request.fps, take_request.emotion)
+        key = self._guard(context, lambda: self._content_key(take_request))
+        record = self.store.create(take_request.fps, take_request.emotion, key)
+        stored = self.store.cached(key)
+        if stored is not None and (take_request.render is None) == (stored.media is None):
+            # The same inputs and parameters made this take before: send it again.
+            self.store.done(record, stored.frame_count, "done (reused a stored take)")
+            yield pb.TakeMessage(progress=pb.Progress(job_id=record.job_id, stage="reused", fraction=1.0))
+            yield from take_messages(stored, record.job_id, request.frames_per_batch or DEFAULT_FRAMES_PER_BATCH,
+                                     send_frames=request.render.send_frames, send_video=request.render.send_video)
+            return
         cancelled = self.store.cancel_event(record.job_id)
         context.add_callback(cancelled.set)          # the client went away
 
@@ -129,6 +140,11 @@ class FaceCueService(rpc.FaceCueServicer):
                       "real-time Stream is not available on this server yet; use Generate")
 
     # -- helpers ----------------------------------------------------------------------
+    def _content_key(self, request: TakeRequest) -> str:
+        backend = self.pipeline.backends[request.backend]
+        renderer = self.pipeline.renderer().version if request.render else ""
+        return content_key(request, f"{backend.name}-{backend.version}", renderer)
+
     def _guard(self, context, fn):
         try:
             return fn()
@@ -212,7 +228,8 @@ def build_server(config: ServerConfig, pipeline: Pipeline | None = None) -> tupl
     threads = max(config.workers, config.max_running_jobs + config.max_queued_jobs + 4)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads), options=CHANNEL_OPTIONS,
                          interceptors=interceptors, maximum_concurrent_rpcs=threads)
-    rpc.add_FaceCueServicer_to_server(FaceCueService(pipeline, TakeStore(config.store), config), server)
+    store = TakeStore(config.store, config.store_max_bytes)
+    rpc.add_FaceCueServicer_to_server(FaceCueService(pipeline, store, config), server)
     health_servicer = health.HealthServicer()
     health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)

@@ -1,0 +1,34 @@
+"""A take's identity: a content hash of its inputs, its parameters and the model versions.
+
+Two requests with the same key produce the same take (generation is deterministic), so the
+server's store and the batch runner reuse a finished take instead of making it again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from . import __version__
+from .config import TakeRequest
+
+IDENTITY_VERSION = 1        # bump when what a take contains changes for the same inputs
+
+
+def _input_digest(value) -> str:
+    data = value if isinstance(value, (bytes, bytearray)) else Path(value).read_bytes()
+    return hashlib.sha256(data).hexdigest()
+
+
+def content_key(request: TakeRequest, model_version: str, renderer_version: str = "") -> str:
+    """sha256 hex of everything that decides the take's contents."""
+    parameters = {
+        "identity": IDENTITY_VERSION, "facecue": __version__, "model": model_version,
+        "renderer": renderer_version if request.render else "", "audio": _input_digest(request.audio),
+        "image": _input_digest(request.image), "emotion": request.emotion, "intensity": round(request.intensity, 6),
+        "fps": round(request.fps, 6), "seed": request.seed, "transcript": request.transcript or "",
+        "backend": request.backend,
+        "render": {**asdict(request.render), "size": str(request.render.size)} if request.render else None,
+    }
+    return hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()
