@@ -40,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--image", required=True, help="the photo the take was made from")
     _render_options(render)
 
+    batch = sub.add_parser("batch", help="make every take of a JSON-lines manifest (resumable; local or on Ray)")
+    batch.add_argument("manifest", type=Path, help="one JSON object per line: name, audio, image, emotion, …")
+    batch.add_argument("--out", required=True, type=Path, help="folder for the takes and batch_report.jsonl")
+    batch.add_argument("--workers", type=int, default=1, help="local worker processes")
+    batch.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster: its address, 'auto', or 'local'")
+    batch.add_argument("--gpus-per-take", type=float, default=0.0, help="GPU share each Ray task asks for")
+
     livelink = sub.add_parser("livelink", help="play a take to Unreal as a Live Link Face source (UDP)")
     livelink.add_argument("--take", required=True, type=Path, help="take directory")
     livelink.add_argument("--target", default="127.0.0.1:11111", help="host:port of Unreal's Live Link Face source")
@@ -104,8 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="facecue: %(message)s")
     try:
-        commands = {"generate": _generate, "demo": _demo, "render": _render, "livelink": _livelink, "serve": _serve,
-                    "describe": _describe}
+        commands = {"generate": _generate, "demo": _demo, "render": _render, "batch": _batch, "livelink": _livelink,
+                    "serve": _serve, "describe": _describe}
         return commands[args.command](args)
     except FaceCueError as err:
         print(f"facecue: error: {err}", file=sys.stderr)
@@ -184,6 +191,24 @@ def _run(request, out: Path, overwrite: bool, limits=None) -> int:
     print(f"wrote take {path} ({m['frame_count']} frames at {m['fps']:g} fps, {m['duration_s']:.2f} s, "
           f"{m['emotion']}{frames}{video})")
     return 0
+
+
+def _batch(args) -> int:
+    import time
+
+    from tqdm import tqdm
+
+    from . import batch
+    jobs = batch.read_manifest(args.manifest)             # refuse a bad manifest before any work
+    start = time.perf_counter()
+    with tqdm(total=len(jobs), desc="facecue batch", unit="take", disable=None) as bar:
+        def progress(outcome, done, total):
+            bar.set_postfix_str(f"{outcome.name}: {outcome.status}")
+            bar.update(1)
+        outcomes = batch.run(args.manifest, args.out, workers=args.workers, ray_address=args.ray,
+                             gpus_per_take=args.gpus_per_take, progress=progress)
+    print(batch.summary(outcomes, time.perf_counter() - start))
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 
 def _livelink(args) -> int:

@@ -1,0 +1,192 @@
+"""Render-farm batches: a JSON-lines manifest of takes, run by local worker processes or on Ray.
+
+Manifest, one take per line (paths relative to the manifest's folder)::
+
+    {"name": "ana_line01", "audio": "vo/line01.wav", "image": "ref/ana.jpg", "emotion": "happy",
+     "intensity": 0.8, "fps": 24, "seed": 3, "transcript": "…", "render": {"size": "512", "video": true}}
+
+Each take is written to ``OUT/<name>`` atomically, with its content key (inputs + parameters +
+model versions) in its manifest. Running the batch again skips takes whose key matches, so an
+interrupted batch resumes where it stopped, and changed parameters remake only what changed.
+A failing take never stops the others: its error goes to ``OUT/batch_report.jsonl``.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .config import RenderOptions, RenderSize, TakeRequest
+from .errors import InvalidInput
+
+REPORT = "batch_report.jsonl"
+_pipeline = None                     # one per worker process, loaded on its first take
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    name: str
+    request: TakeRequest
+
+
+@dataclass
+class Outcome:
+    name: str
+    status: str                      # done | skipped | failed
+    seconds: float = 0.0
+    frames: int = 0
+    error: str = ""
+
+
+def read_manifest(path: str | Path) -> list[BatchJob]:
+    """Every line checked before anything runs; errors name the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput(f"batch manifest '{path}' does not exist")
+    jobs, names = [], set()
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        where = f"{path.name} line {number}"
+        try:
+            entry = json.loads(line)
+        except ValueError as err:
+            raise InvalidInput(f"{where} is not valid JSON ({err})") from None
+        name = str(entry.get("name", ""))
+        if not name or "/" in name or name.startswith("."):
+            raise InvalidInput(f"{where}: 'name' must be a plain folder name")
+        if name in names:
+            raise InvalidInput(f"{where}: the name '{name}' is used twice")
+        names.add(name)
+        files = {}
+        for key in ("audio", "image"):
+            if not entry.get(key):
+                raise InvalidInput(f"{where}: '{key}' is missing")
+            files[key] = (path.parent / entry[key]).resolve()
+            if not files[key].is_file():
+                raise InvalidInput(f"{where}: {key} file '{files[key]}' does not exist")
+        render = entry.get("render")
+        options = None
+        if render:
+            render = render if isinstance(render, dict) else {}
+            options = RenderOptions(size=RenderSize.parse(render.get("size", "512")),
+                                    image_format=render.get("image_format", "png"), video=bool(render.get("video", True)))
+        request = TakeRequest(audio=files["audio"], image=files["image"], emotion=entry.get("emotion", "neutral"),
+                              intensity=float(entry.get("intensity", 1.0)), fps=float(entry.get("fps", 30.0)),
+                              seed=int(entry.get("seed", 0)), transcript=entry.get("transcript"), render=options)
+        try:
+            request.check()
+        except InvalidInput as err:
+            raise InvalidInput(f"{where}: {err}") from None
+        jobs.append(BatchJob(name, request))
+    if not jobs:
+        raise InvalidInput(f"batch manifest '{path}' lists no takes")
+    return jobs
+
+
+def _key(request: TakeRequest, pipeline) -> str:
+    from .identity import content_key
+    backend = pipeline.backends[request.backend]
+    renderer = pipeline.renderer().version if request.render else ""
+    return content_key(request, f"{backend.name}-{backend.version}", renderer)
+
+
+def already_made(job: BatchJob, out_dir: Path, key: str) -> bool:
+    manifest = out_dir / job.name / "manifest.json"
+    try:
+        return json.loads(manifest.read_text()).get("content_key") == key
+    except (OSError, ValueError):
+        return False
+
+
+def run_take(job: BatchJob, out_dir: str) -> Outcome:
+    """Make one take (in whichever process or Ray worker runs this); never raises."""
+    global _pipeline
+    from . import take as take_io
+    from .errors import FaceCueError
+    start = time.perf_counter()
+    try:
+        if _pipeline is None:
+            from .pipeline import Pipeline
+            _pipeline = Pipeline()
+        key = _key(job.request, _pipeline)
+        if already_made(job, Path(out_dir), key):
+            return Outcome(job.name, "skipped")
+        take = _pipeline.run(job.request)
+        take.manifest["content_key"] = key
+        take_io.write(take, Path(out_dir) / job.name, overwrite=True)
+        return Outcome(job.name, "done", time.perf_counter() - start, take.frame_count)
+    except FaceCueError as err:
+        return Outcome(job.name, "failed", time.perf_counter() - start, error=str(err))
+    except Exception as err:                     # a bug must not take the batch down with it
+        return Outcome(job.name, "failed", time.perf_counter() - start, error=f"internal error: {err!r}")
+
+
+def clear_leftovers(out_dir: Path) -> int:
+    """Remove half-written takes a killed run left behind (hidden staging folders)."""
+    stale = [p for p in out_dir.glob(".*.partial-*") if p.is_dir()] + [p for p in out_dir.glob(".*.old-*") if p.is_dir()]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return len(stale)
+
+
+def run_local(jobs: list[BatchJob], out_dir: Path, workers: int, on_outcome) -> None:
+    if workers <= 1:
+        for job in jobs:
+            on_outcome(run_take(job, str(out_dir)))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    context = multiprocessing.get_context("spawn")       # MediaPipe and torch do not survive fork
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(run_take, job, str(out_dir)) for job in jobs]
+        for future in as_completed(futures):
+            on_outcome(future.result())
+
+
+def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_per_take: float = 0.0) -> None:
+    """The same takes as Ray tasks; a task whose worker dies is retried (``max_retries``)."""
+    import ray
+    if not ray.is_initialized():
+        ray.init(address=None if address == "local" else address, log_to_driver=False)
+    remote = ray.remote(num_cpus=1, num_gpus=gpus_per_take, max_retries=3)(run_take)
+    pending = [remote.remote(job, str(out_dir)) for job in jobs]
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        on_outcome(ray.get(ready[0]))
+
+
+def run(manifest: str | Path, out_dir: str | Path, *, workers: int = 1, ray_address: str | None = None,
+        gpus_per_take: float = 0.0, progress=None) -> list[Outcome]:
+    jobs = read_manifest(manifest)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clear_leftovers(out_dir)
+    outcomes: list[Outcome] = []
+
+    def record(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        with open(out_dir / REPORT, "a") as report:
+            report.write(json.dumps({**asdict(outcome), "finished_unix": time.time()}) + "\n")
+        if progress:
+            progress(outcome, len(outcomes), len(jobs))
+
+    if ray_address:
+        run_ray(jobs, out_dir, ray_address, record, gpus_per_take)
+    else:
+        run_local(jobs, out_dir, workers, record)
+    return outcomes
+
+
+def summary(outcomes: list[Outcome], seconds: float) -> str:
+    made = [o for o in outcomes if o.status == "done"]
+    lines = [f"{'status':<8} {'takes':>6} {'frames':>8}"]
+    for status in ("done", "skipped", "failed"):
+        group = [o for o in outcomes if o.status == status]
+        lines.append(f"{status:<8} {len(group):>6} {sum(o.frames for o in group):>8}")
+    rate = len(made) / seconds * 60 if seconds > 0 else 0.0
+    lines.append(f"{len(outcomes)} takes in {seconds:.1f} s ({rate:.1f} takes/min made)")
+    lines += [f"failed: {o.name}: {o.error}" for o in outcomes if o.status == "failed"]
+    return "\n".join(lines)

@@ -1,0 +1,122 @@
+"""facecue batch: resumable, failure-tolerant, local worker processes and a real local Ray cluster."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from facecue import batch, take as take_io
+from facecue.errors import InvalidInput
+
+from .conftest import speak
+
+
+@pytest.fixture(scope="module")
+def lines(tmp_path_factory, assets):
+    folder = tmp_path_factory.mktemp("batch_inputs")
+    for i, text in enumerate(["Good morning.", "See you soon.", "That was great.", "Keep going.",
+                              "Look over there.", "Not again."]):
+        speak(folder / f"line{i}.wav", text)
+    (folder / "face.png").write_bytes((assets / "face.png").read_bytes())
+    (folder / "blank.png").write_bytes((assets / "blank.png").read_bytes())
+    return folder
+
+
+def _manifest(folder, entries, name="jobs.jsonl"):
+    path = folder / name
+    path.write_text("\n".join(json.dumps(e) for e in entries) + "\n")
+    return path
+
+
+def _entries(count, **extra):
+    return [{"name": f"take{i}", "audio": f"line{i}.wav", "image": "face.png", "emotion": "happy", **extra}
+            for i in range(count)]
+
+
+def test_manifest_problems_name_the_line(lines):
+    second = _entries(1)[0] | {"name": "second"}
+    bad = [(second | {"emotion": "elated"}, "line 2: unknown emotion 'elated'"),
+           (second | {"audio": "missing.wav"}, "line 2: audio file"),
+           (second | {"name": "../x"}, "line 2: 'name' must be a plain folder name"),
+           (_entries(1)[0], "line 2: the name 'take0' is used twice")]
+    for entry, message in bad:
+        path = _manifest(lines, [_entries(1)[0], entry], "bad.jsonl")
+        with pytest.raises(InvalidInput, match=message.replace("(", r"\(")):
+            batch.read_manifest(path)
+
+
+def test_local_batch_resumes_and_reports_failures(lines, tmp_path):
+    entries = _entries(3) + [{"name": "broken", "audio": "line3.wav", "image": "blank.png"}]
+    manifest = _manifest(lines, entries)
+    outcomes = batch.run(manifest, tmp_path, workers=2)
+    assert sorted((o.name, o.status) for o in outcomes) == [("broken", "failed"), ("take0", "done"),
+                                                            ("take1", "done"), ("take2", "done")]
+    assert "no face found" in next(o.error for o in outcomes if o.name == "broken")
+    report = [json.loads(line) for line in (tmp_path / batch.REPORT).read_text().splitlines()]
+    assert {r["name"]: r["status"] for r in report}["broken"] == "failed"
+    first = take_io.load(tmp_path / "take1")
+    assert first.manifest["content_key"] and first.manifest["emotion"] == "happy"
+
+    again = batch.run(manifest, tmp_path, workers=1)
+    assert sorted(o.status for o in again) == ["failed", "skipped", "skipped", "skipped"]
+    entries[1]["emotion"] = "sad"                          # only the changed take is made again
+    changed = batch.run(_manifest(lines, entries), tmp_path, workers=1)
+    assert {o.name: o.status for o in changed} == {"take0": "skipped", "take1": "done", "take2": "skipped",
+                                                   "broken": "failed"}
+    assert take_io.load(tmp_path / "take1").manifest["emotion"] == "sad"
+
+
+def test_a_batch_killed_midway_completes_on_retry(lines, tmp_path):
+    manifest = _manifest(lines, _entries(6), "six.jsonl")
+    command = [sys.executable, "-m", "facecue.cli", "batch", str(manifest), "--out", str(tmp_path), "--workers", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 180
+    while time.time() < deadline and not any((tmp_path / f"take{i}" / "manifest.json").exists() for i in range(6)):
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)                 # the runner and its workers, mid-batch
+    process.wait()
+    made_before = {p.name for p in tmp_path.glob("take*")}
+    assert 0 < len(made_before) < 6
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == \
+        [batch.REPORT] + [f"take{i}" for i in range(6)]
+    assert not list(tmp_path.glob(".*"))                   # no half-written take left behind
+    for i in range(6):
+        take_io.load(tmp_path / f"take{i}")
+    assert "skipped" in rerun.stdout and "6 takes" in rerun.stdout
+
+
+def test_ray_batch_survives_a_killed_worker(lines, tmp_path):
+    ray = pytest.importorskip("ray")
+    import psutil
+    manifest = _manifest(lines, _entries(4), "ray.jsonl")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        killed = []
+
+        def kill_one_worker():
+            deadline = time.time() + 120
+            while time.time() < deadline and not killed:
+                for proc in psutil.process_iter(["cmdline"]):
+                    if "run_take" in " ".join(proc.info["cmdline"] or []):
+                        proc.kill()
+                        killed.append(proc.pid)
+                        return
+                time.sleep(0.1)
+        import threading
+        killer = threading.Thread(target=kill_one_worker)
+        killer.start()
+        outcomes = batch.run(manifest, tmp_path, ray_address="local")
+        killer.join()
+    finally:
+        ray.shutdown()
+    assert killed, "no Ray worker was seen running a take"
+    assert sorted(o.status for o in outcomes) == ["done"] * 4
+    for i in range(4):
+        assert take_io.load(tmp_path / f"take{i}").frame_count > 0
