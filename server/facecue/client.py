@@ -109,6 +109,38 @@ class FaceCueClient:
     def cancel(self, job_id: str) -> pb.Job:
         return self._stub.CancelJob(pb.JobRef(job_id=job_id), metadata=self._metadata, timeout=self._timeout)
 
+    def stream(self, pcm16_chunks, image: str | Path | bytes, *, sample_rate: int = 16000, emotion: str = "neutral",
+               intensity: float = 1.0, fps: float = 30.0, seed: int = 0):
+        """Real-time cues: send 16-bit mono PCM chunks as they are captured; yields
+        (start_frame, {array name: (n, …) array}) as frames settle."""
+        import numpy as np
+
+        from .take import array_specs
+        config = pb.StreamConfig(emotion=emotion, intensity=intensity, has_intensity=True, fps=fps, seed=seed,
+                                 sample_rate=sample_rate)
+        if isinstance(image, (bytes, bytearray)):
+            config.image_bytes = bytes(image)
+        else:
+            config.image_bytes = Path(image).read_bytes()
+
+        def requests():
+            yield pb.StreamRequest(config=config)
+            for chunk in pcm16_chunks:
+                yield pb.StreamRequest(pcm16=bytes(chunk))
+        specs = array_specs(0)
+        try:
+            for message in self._stub.Stream(requests(), metadata=self._metadata, timeout=self._timeout):
+                kind = message.WhichOneof("kind")
+                if kind == "header":
+                    self.last_job_id = message.header.job_id
+                elif kind == "frames":
+                    batch = message.frames
+                    arrays = {name: np.frombuffer(getattr(batch, name), dtype.newbyteorder("<")).reshape(
+                        (batch.frame_count,) + shape[1:]) for name, (shape, dtype) in specs.items()}
+                    yield batch.start_frame, arrays
+        except grpc.RpcError as err:            # raised while iterating, so _call cannot catch it
+            raise FaceCueClientError(err.code().name, err.details() or str(err)) from None
+
     def _collect(self, stream, on_progress, preparing_share: float = 0.0) -> Take:
         return _collect(stream, on_progress, preparing_share, self)
 

@@ -5,25 +5,29 @@ import logging
 import os
 import queue
 import threading
+import uuid
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+import numpy as np
 
 from . import __version__, livelink, take as take_io, topology as topo
 from .client import CHANNEL_OPTIONS, MAX_MESSAGE_BYTES
 from .config import MAX_FPS, Limits, RenderOptions, RenderSize, TakeRequest
 from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
+from .audio import SAMPLE_RATE
 from .identity import content_key
+from .streaming import HOP_S, LOOKAHEAD_S, StreamSession
 from .livefeed import LiveFeed
 from .pipeline import Pipeline
 from .security import BearerTokenInterceptor, server_credentials
 from .store import CANCELLED, FAILED, TakeStore
 from .v1 import facecue_pb2 as pb
 from .v1 import facecue_pb2_grpc as rpc
-from .wire import DEFAULT_FRAMES_PER_BATCH, take_messages
+from .wire import DEFAULT_FRAMES_PER_BATCH, pack_array, take_messages
 
 log = logging.getLogger("facecue.server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FaceCue"].full_name
@@ -136,8 +140,47 @@ class FaceCueService(rpc.FaceCueServicer):
                                  send_frames=request.send_frames, send_video=request.send_video)
 
     def Stream(self, request_iterator, context):
-        context.abort(grpc.StatusCode.UNIMPLEMENTED,
-                      "real-time Stream is not available on this server yet; use Generate")
+        """Audio chunks in, cue frames out as soon as they settle (see facecue.streaming)."""
+        first = next(request_iterator, None)
+        if first is None or first.WhichOneof("kind") != "config":
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a Stream starts with a StreamConfig message")
+        config = first.config
+        session, rate = self._guard(context, lambda: self._stream_session(config))
+        stream_id = uuid.uuid4().hex[:16]
+        yield pb.TakeMessage(header=stream_header(stream_id, session, self.pipeline))
+        limit = self.config.limits.max_audio_s
+        for message in request_iterator:
+            if message.WhichOneof("kind") != "pcm16":
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "after the StreamConfig, send only pcm16 audio")
+            if len(message.pcm16) % 2:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "pcm16 chunks must hold whole 16-bit samples")
+            samples = np.frombuffer(message.pcm16, "<i2").astype(np.float32) / 32768
+            if rate != SAMPLE_RATE:
+                import soxr
+                samples = soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
+            if session.heard_s + len(samples) / SAMPLE_RATE > limit:
+                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"stream is longer than this server's limit of {limit:g} s")
+            yield from _stream_batches(session.push(samples), session.fps)
+        yield from _stream_batches(session.finish(), session.fps)
+        yield pb.TakeMessage(status=pb.TakeStatus(code=pb.TakeStatus.OK, job_id=stream_id,
+                                                  frames_sent=session.emitted, message="stream ended"))
+
+    def _stream_session(self, config: pb.StreamConfig):
+        image = config.image_bytes or (confine(config.image_path, self.config.storage_roots, "image")
+                                       if config.image_path else None)
+        if image is None:
+            raise InvalidInput("StreamConfig has no image (set image_bytes or image_path)")
+        request = TakeRequest(audio=b"", image=image, emotion=config.emotion or "neutral",
+                              intensity=config.intensity if config.has_intensity else 1.0,
+                              fps=config.fps or 30.0, seed=config.seed)
+        request.check()
+        rate = config.sample_rate or SAMPLE_RATE
+        if not 8000 <= rate <= 192000:
+            raise InvalidInput(f"sample_rate {rate} is outside 8000–192000 Hz")
+        reference = self.pipeline.analyze_photo(image, "stream photo")
+        session = StreamSession(self.pipeline.backends["procedural"], reference, emotion=request.emotion,
+                                intensity=request.intensity, fps=request.fps, seed=request.seed)
+        return session, rate
 
     # -- helpers ----------------------------------------------------------------------
     def _content_key(self, request: TakeRequest) -> str:
@@ -180,6 +223,24 @@ def _render_options(request: pb.GenerateRequest) -> RenderOptions | None:
     render = request.render
     return RenderOptions(size=RenderSize.parse(render.size or "512"), image_format=render.image_format or "png",
                          video=render.video)
+
+
+def stream_header(stream_id: str, session: StreamSession, pipeline: Pipeline) -> pb.TakeHeader:
+    import json
+    reference = session.reference
+    manifest = {"stream": True, "fps": session.fps, "lookahead_s": LOOKAHEAD_S, "hop_s": HOP_S,
+                "image": {"width": reference.width, "height": reference.height}, "emotion": session.emotion}
+    return pb.TakeHeader(job_id=stream_id, format_version=take_io.FORMAT_VERSION, fps=session.fps, frame_count=0,
+                         sample_rate=SAMPLE_RATE, image_width=reference.width, image_height=reference.height,
+                         blendshape_names=ARKIT_NAMES, emotion_names=EMOTIONS, landmark_count=topo.LANDMARK_COUNT,
+                         manifest_json=json.dumps(manifest))
+
+
+def _stream_batches(batches, fps: float):
+    for batch in batches:
+        packed = {name: pack_array(values) for name, values in batch.arrays.items()}
+        yield pb.TakeMessage(frames=pb.FrameBatch(start_frame=batch.start_frame, frame_count=batch.frame_count,
+                                                  start_time_s=batch.start_frame / fps, **packed))
 
 
 def describe(pipeline: Pipeline, limits: Limits) -> pb.DescribeResponse:

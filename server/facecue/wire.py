@@ -44,7 +44,7 @@ def take_messages(take: Take, job_id: str, frames_per_batch: int = DEFAULT_FRAME
         stop, encoded = min(start + step, take.frame_count), []
         if images is not None:
             stop, encoded = _image_batch(images, start, stop)
-        packed = {name: _pack(take.arrays[name][start:stop]) for name in ARRAY_NAMES}
+        packed = {name: pack_array(take.arrays[name][start:stop]) for name in ARRAY_NAMES}
         yield pb.TakeMessage(frames=pb.FrameBatch(start_frame=start, frame_count=stop - start,
                                                   start_time_s=start / take.fps, images=encoded, **packed))
         start = stop
@@ -70,7 +70,8 @@ def _image_batch(images, start: int, stop: int) -> tuple[int, list[bytes]]:
     return stop, encoded
 
 
-def _pack(array: np.ndarray) -> bytes:
+def pack_array(array: np.ndarray) -> bytes:
+    """Little-endian, row-major bytes of an array, as FrameBatch fields carry them."""
     return np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
 
 

@@ -12,8 +12,9 @@ def smooth_noise(rng: np.random.Generator, frames: int, fps: float, period_s: fl
     pad = int(4 * sigma) + 1
     raw = rng.standard_normal((frames + 2 * pad, channels))
     smooth = gaussian_filter1d(raw, sigma, axis=0, mode="reflect")[pad: pad + frames]
-    std = smooth.std(axis=0, keepdims=True)
-    return smooth / np.where(std > 0, std, 1.0)
+    # Scale by the filter's own gain, not the clip's sample std: a short clip of slow noise is
+    # nearly flat, and dividing by its tiny std would blow it up.
+    return smooth * np.sqrt(2 * np.sqrt(np.pi) * sigma)
 
 
 def smooth(x: np.ndarray, fps: float, seconds: float) -> np.ndarray:
