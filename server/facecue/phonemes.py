@@ -43,11 +43,18 @@ def _pcm(audio: Audio) -> bytes:
     return (audio.samples / peak * 0.7 * 32767).astype("<i2").tobytes()
 
 
-def recognise(audio: Audio) -> PhoneSegments:
+@lru_cache(maxsize=1)
+def _phone_decoder():
+    """The phone-loop decoder, loaded once (loading the acoustic model costs more than decoding
+    a few seconds of speech); used under ``_lock``, one utterance at a time."""
     from pocketsphinx import Decoder
+    return Decoder(allphone=str(_model_dir() / "en-us-phone.lm.bin"), lw=2.0, pip=0.3,
+                   beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+
+
+def recognise(audio: Audio) -> PhoneSegments:
     with _lock:
-        decoder = Decoder(allphone=str(_model_dir() / "en-us-phone.lm.bin"), lw=2.0, pip=0.3,
-                          beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+        decoder = _phone_decoder()
         decoder.start_utt()
         decoder.process_raw(_pcm(audio), full_utt=True)
         decoder.end_utt()

@@ -24,7 +24,7 @@ from .timing import resample
 
 LOOKAHEAD_S = 0.12
 HOP_S = 0.2
-CONTEXT_S = 1.6
+CONTEXT_S = 1.2
 EASE_S = 0.25
 _CONTINUOUS = ("landmarks_image", "landmarks_local", "pose", "gaze_angles", "blendshapes", "emotion_probs")
 
