@@ -235,7 +235,8 @@ def _serve(args) -> int:
                           token=read_token(args.token), tls_cert=args.tls_cert, tls_key=args.tls_key,
                           max_running_jobs=args.max_running_jobs, max_queued_jobs=args.max_queued_jobs,
                           live=args.live,
-                          store_max_bytes=int(args.store_quota_gb * 2**30) if args.store_quota_gb else None)
+                          store_max_bytes=int(args.store_quota_gb * 2**30) if args.store_quota_gb else None,
+                          bound_cpu_threads=True)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise InvalidInput("TLS needs both --tls-cert and --tls-key")
     if args.store:

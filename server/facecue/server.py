@@ -50,6 +50,7 @@ class ServerConfig:
     max_queued_jobs: int = 32                    # … of this size, beyond which calls get RESOURCE_EXHAUSTED
     live: str | None = None                      # ZeroMQ PUB address for the live feed, e.g. tcp://*:5556
     store_max_bytes: int | None = None           # evict least recently used takes beyond this size
+    bound_cpu_threads: bool = False              # split the cores between running jobs (process-wide)
 
 
 class FaceCueService(rpc.FaceCueServicer):
@@ -278,11 +279,22 @@ def _job_message(record) -> pb.Job:
                   created_unix=record.created_unix)
 
 
+def _bound_cpu_threads(running_jobs: int) -> None:
+    """Split the cores between the jobs that run at once, so they do not oversubscribe the CPU."""
+    threads = max(1, (os.cpu_count() or 1) // max(1, running_jobs))
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))        # read when torch first loads
+    import sys
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+
+
 def build_server(config: ServerConfig, pipeline: Pipeline | None = None) -> tuple[grpc.Server, int]:
     """A started-ready server (call .start()); returns it and the bound port."""
     from grpc_health.v1 import health, health_pb2, health_pb2_grpc
     from grpc_reflection.v1alpha import reflection
 
+    if config.bound_cpu_threads:
+        _bound_cpu_threads(config.max_running_jobs)
     pipeline = pipeline or Pipeline(config.limits)
     interceptors = [BearerTokenInterceptor(config.token, f"/{SERVICE_NAME}/")] if config.token else []
     # Every admitted Generate holds a handler thread while it waits, so there are enough of them.
