@@ -211,3 +211,19 @@ def test_quota_evicts_the_least_recently_used_take(pipeline, assets, tmp_path):
         assert len(list((tmp_path / "store" / "takes").glob("*/*"))) == 1
     finally:
         grpc_server.stop(grace=1).wait()
+
+
+def test_oversized_uploads_are_refused(pipeline, assets, tmp_path):
+    from facecue.config import Limits
+    from facecue.server import ServerConfig, build_server
+    config = ServerConfig(port=0, store=tmp_path / "store", limits=Limits(max_message_bytes=64 * 1024))
+    server, port = build_server(config, pipeline)
+    server.start()
+    try:
+        with FaceCueClient(f"127.0.0.1:{port}", timeout_s=30) as c:
+            assert c.describe().limits.max_message_bytes == 64 * 1024
+            with pytest.raises(FaceCueClientError) as err:
+                c.generate(assets / "speech.wav", assets / "face.png")           # ~280 KB of audio
+            assert err.value.code == "RESOURCE_EXHAUSTED"
+    finally:
+        server.stop(grace=1).wait()

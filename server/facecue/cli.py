@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="directory clients may name inputs in (repeatable); path inputs are off without one")
     serve.add_argument("--workers", type=int, default=8, help="concurrent requests")
     serve.add_argument("--max-audio-seconds", type=float, default=600.0)
+    serve.add_argument("--max-message-mb", type=float, default=64.0, help="largest gRPC message (uploads included)")
     serve.add_argument("--token", default=os.environ.get("FACECUE_TOKEN"),
                        help="require this bearer token on every call (or @file; default $FACECUE_TOKEN)")
     serve.add_argument("--tls-cert", type=Path, help="serve TLS with this certificate chain (PEM)")
@@ -230,7 +231,8 @@ def _serve(args) -> int:
     from .security import read_token
     from .server import ServerConfig, build_server
     config = ServerConfig(host=args.host, port=args.port, storage_roots=tuple(args.storage_root),
-                          workers=args.workers, limits=Limits(max_audio_s=args.max_audio_seconds),
+                          workers=args.workers, limits=Limits(max_audio_s=args.max_audio_seconds,
+                                                              max_message_bytes=int(args.max_message_mb * 2**20)),
                           livelink=parse_target(args.livelink) if args.livelink else None,
                           token=read_token(args.token), tls_cert=args.tls_cert, tls_key=args.tls_key,
                           max_running_jobs=args.max_running_jobs, max_queued_jobs=args.max_queued_jobs,

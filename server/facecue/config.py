@@ -85,3 +85,4 @@ class TakeRequest:
 @dataclass(frozen=True)
 class Limits:
     max_audio_s: float = 600.0
+    max_message_bytes: int = 64 * 1024 * 1024      # largest gRPC message either way (uploads included)

@@ -14,7 +14,6 @@ import grpc
 import numpy as np
 
 from . import __version__, livelink, take as take_io, topology as topo
-from .client import CHANNEL_OPTIONS, MAX_MESSAGE_BYTES
 from .config import MAX_FPS, Limits, RenderOptions, RenderSize, TakeRequest
 from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
@@ -253,7 +252,7 @@ def describe(pipeline: Pipeline, limits: Limits) -> pb.DescribeResponse:
         blendshape_names=ARKIT_NAMES, landmark_count=topo.LANDMARK_COUNT,
         subset_147=topo.subset_147().tolist(), gaze_regions=GAZE_REGIONS, models=models,
         limits=pb.Limits(max_audio_seconds=limits.max_audio_s, max_fps=MAX_FPS,
-                         max_message_bytes=MAX_MESSAGE_BYTES),
+                         max_message_bytes=limits.max_message_bytes),
         triangles=topo.triangles().astype("<i4").tobytes())
 
 
@@ -299,7 +298,9 @@ def build_server(config: ServerConfig, pipeline: Pipeline | None = None) -> tupl
     interceptors = [BearerTokenInterceptor(config.token, f"/{SERVICE_NAME}/")] if config.token else []
     # Every admitted Generate holds a handler thread while it waits, so there are enough of them.
     threads = max(config.workers, config.max_running_jobs + config.max_queued_jobs + 4)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads), options=CHANNEL_OPTIONS,
+    options = [("grpc.max_send_message_length", config.limits.max_message_bytes),
+               ("grpc.max_receive_message_length", config.limits.max_message_bytes)]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads), options=options,
                          interceptors=interceptors, maximum_concurrent_rpcs=threads)
     store = TakeStore(config.store, config.store_max_bytes)
     rpc.add_FaceCueServicer_to_server(FaceCueService(pipeline, store, config), server)
