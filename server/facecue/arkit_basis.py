@@ -188,3 +188,21 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
 def apply_basis(neutral: np.ndarray, basis: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """(F, 52) weights → (F, 478, 3) faces."""
     return neutral[None] + np.einsum("fk,kvc->fvc", weights.astype(np.float32), basis, optimize=True)
+
+
+# The eyeLook shapes move only the irises, which follow the gaze angles instead of the mesh:
+# they are set from the gaze (and, solving from landmarks, read from it). Per eye: (down, in,
+# out, up); "in" is toward the nose.
+LOOK_SHAPES = {
+    "left": ("eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft"),
+    "right": ("eyeLookDownRight", "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight"),
+}
+LOOK_RANGE_DEG = 30.0
+
+
+def look_weights(angles: np.ndarray, eye: str) -> np.ndarray:
+    """(F, 2) yaw, pitch of one eye → (F, 4) eyeLook down, in, out, up weights."""
+    yaw, pitch = angles[:, 0] / LOOK_RANGE_DEG, angles[:, 1] / LOOK_RANGE_DEG
+    # +yaw turns toward +x: the subject's left, i.e. outward for the left eye.
+    outward = yaw if eye == "left" else -yaw
+    return np.clip(np.stack([-pitch, -outward, outward, pitch], 1), 0, 1)

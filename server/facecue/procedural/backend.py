@@ -3,17 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arkit_basis import apply_basis, build_basis
+from ..arkit_basis import LOOK_SHAPES, apply_basis, build_basis, look_weights
 from ..cues import CueInputs, CueTrack
 from ..names import ARKIT_INDEX, EMOTIONS
 from . import blinks, expression, gaze_process, head_motion, visemes
 from .signals import smooth, smooth_noise
 
-_LOOK = {  # eyeLook shapes per eye: (down, in, out, up); "in" is toward the nose
-    "left": ("eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft"),
-    "right": ("eyeLookDownRight", "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight"),
-}
-_LOOK_RANGE_DEG = 30.0
 
 
 class ProceduralBackend:
@@ -52,7 +47,7 @@ class ProceduralBackend:
         for eye, k in (("left", 0), ("right", 1)):
             name = f"eyeBlink{eye.capitalize()}"
             weights[:, ARKIT_INDEX[name]] = np.maximum(weights[:, ARKIT_INDEX[name]], blink)
-            weights[:, [ARKIT_INDEX[n] for n in _LOOK[eye]]] = _look_weights(angles[:, k], eye)
+            weights[:, [ARKIT_INDEX[n] for n in LOOK_SHAPES[eye]]] = look_weights(angles[:, k], eye)
         weights = np.clip(weights, 0.0, 1.0)
 
         pose = head_motion.head_pose(rngs[3], ref.pose, activity, fps, inputs.emotion, inputs.intensity)
@@ -80,11 +75,3 @@ def _lip_seal(neutral: np.ndarray, basis: np.ndarray, weights: np.ndarray, close
     gap = (neutral[UPPER_LIP_INNER, 1] - neutral[LOWER_LIP_INNER, 1]) + weights[:, others] @ opening[others]
     needed = np.clip(gap / closing, 0.0, 1.0)
     return np.maximum(weights[:, close], needed * np.clip(1.5 * closed, 0.0, 1.0))
-
-
-def _look_weights(angles: np.ndarray, eye: str) -> np.ndarray:
-    """(F, 2) yaw, pitch of one eye → (F, 4) eyeLook down, in, out, up weights."""
-    yaw, pitch = angles[:, 0] / _LOOK_RANGE_DEG, angles[:, 1] / _LOOK_RANGE_DEG
-    # +yaw turns toward +x: the subject's left, i.e. outward for the left eye.
-    outward = yaw if eye == "left" else -yaw
-    return np.clip(np.stack([-pitch, -outward, outward, pitch], 1), 0, 1)
