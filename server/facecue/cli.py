@@ -79,8 +79,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _take_options(parser: argparse.ArgumentParser, emotions) -> None:
-    parser.add_argument("--emotion", default="neutral", help=f"one of: {', '.join(emotions)}")
+    parser.add_argument("--emotion", default="neutral", help=f"one of: {', '.join(emotions)}, or auto (from the voice)")
     parser.add_argument("--intensity", type=float, default=1.0, help="emotion intensity in [0, 1]")
+    parser.add_argument("--intensity-curve", help="per-frame intensity: 't:v,t:v,…' (seconds:[0,1]) or @keys.json")
+    parser.add_argument("--region", action="append", default=[], metavar="REGION=EMOTION[:W][,EMOTION:W]",
+                        help="emotion mix of one face region (mouth, eyes, brows), e.g. mouth=happy eyes=sad:0.7,fear:0.3")
+    parser.add_argument("--lip-scale", type=float, default=1.0, help="speech mouth motion × this, [0, 2]")
+    parser.add_argument("--head-scale", type=float, default=1.0, help="head motion × this, [0, 2]")
+    parser.add_argument("--gaze", action=argparse.BooleanOptionalAction, default=True,
+                        help="let the eyes wander (--no-gaze: straight ahead)")
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate of the take (e.g. 24, 25, 29.97)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--transcript", help="what is said, or @file.txt: sharper lip timing")
@@ -99,6 +106,32 @@ def _render_options(parser: argparse.ArgumentParser) -> None:
                         help="format of frames/…; EXR is half-float scene-linear")
     parser.add_argument("--video", action=argparse.BooleanOptionalAction, default=True,
                         help="also write take.mp4 (H.264 + AAC) with the audio (default: on)")
+
+
+def _controls(args):
+    from .config import Controls
+    curve = None
+    if args.intensity_curve:
+        text = args.intensity_curve
+        try:
+            if text.startswith("@"):
+                curve = tuple((float(t), float(v)) for t, v in json.loads(Path(text[1:]).read_text()))
+            else:
+                curve = tuple((float(t), float(v)) for t, v in (pair.split(":") for pair in text.split(",")))
+        except (OSError, ValueError) as err:
+            raise InvalidInput(f"intensity curve '{text}' is not 't:v,t:v,…' or a JSON file of [t, v] pairs ({err})") from None
+    regions = []
+    for item in args.region:
+        region, _, mix = item.partition("=")
+        try:
+            pairs = tuple((e, float(w) if w else 1.0) for e, _, w in (part.partition(":") for part in mix.split(",")))
+        except ValueError:
+            raise InvalidInput(f"region mix '{item}' should look like mouth=happy:0.7,sad:0.3") from None
+        regions.append((region, pairs))
+    controls = Controls(intensity_curve=curve, regions=tuple(regions), lip_scale=args.lip_scale,
+                        head_scale=args.head_scale, gaze=args.gaze)
+    controls.check()
+    return controls
 
 
 def _render_request(args):
@@ -136,7 +169,7 @@ def _generate(args) -> int:
     from .config import Limits, TakeRequest
     request = TakeRequest(audio=args.audio, image=args.image, emotion=args.emotion, intensity=args.intensity,
                           fps=args.fps, seed=args.seed, transcript=_transcript(args.transcript),
-                          render=_render_request(args))
+                          render=_render_request(args), controls=_controls(args))
     request.check()
     return _run(request, args.out, args.overwrite, Limits(max_audio_s=args.max_audio_seconds))
 
@@ -190,7 +223,7 @@ def _run(request, out: Path, overwrite: bool, limits=None) -> int:
     frames = f", frames {request.render.size} {request.render.image_format}" if request.render else ""
     video = " + take.mp4" if request.render and request.render.video else ""
     print(f"wrote take {path} ({m['frame_count']} frames at {m['fps']:g} fps, {m['duration_s']:.2f} s, "
-          f"{m['emotion']}{frames}{video})")
+          f"{m.get('emotion_shown', m['emotion'])}{frames}{video})")
     return 0
 
 

@@ -12,6 +12,7 @@ from typing import Callable
 
 import grpc
 
+from .config import Controls
 from .take import Take
 from .v1 import facecue_pb2 as pb
 from .v1 import facecue_pb2_grpc as rpc
@@ -73,13 +74,15 @@ class FaceCueClient:
     def generate(self, audio: str | Path | bytes, image: str | Path | bytes, *, emotion: str = "neutral",
                  intensity: float = 1.0, fps: float = 30.0, seed: int = 0, transcript: str = "",
                  backend: str = "", server_paths: bool = False, render: bool = False, size: str = "512",
-                 image_format: str = "png", video: bool = True,
+                 image_format: str = "png", video: bool = True, controls: Controls | None = None,
                  on_progress: Callable[[float], None] | None = None) -> Take:
         """Generate a take. Paths are uploaded as bytes unless ``server_paths`` says the
         server should read them from its own storage roots. With ``render`` the server
         renders frames (and take.mp4 with ``video``) and streams them back with the cues."""
         request = pb.GenerateRequest(emotion=emotion, intensity=intensity, has_intensity=True, fps=fps,
                                      seed=seed, transcript=transcript or "", backend=backend)
+        if controls is not None:
+            request.controls.CopyFrom(controls_message(controls))
         if render:
             request.render.CopyFrom(pb.RenderRequest(size=str(size), image_format=image_format, video=video,
                                                      send_frames=True, send_video=video))
@@ -143,6 +146,15 @@ class FaceCueClient:
 
     def _collect(self, stream, on_progress, preparing_share: float = 0.0) -> Take:
         return _collect(stream, on_progress, preparing_share, self)
+
+
+def controls_message(controls: Controls) -> pb.Controls:
+    return pb.Controls(
+        intensity_curve=[pb.IntensityKey(time_s=t, value=v) for t, v in controls.intensity_curve or ()],
+        regions=[pb.RegionMix(region=r, mix=[pb.EmotionWeight(emotion=e, weight=w) for e, w in mix])
+                 for r, mix in controls.regions],
+        lip_scale=controls.lip_scale, has_lip_scale=True, head_scale=controls.head_scale, has_head_scale=True,
+        gaze_off=not controls.gaze)
 
 
 def _set_input(request: pb.GenerateRequest, kind: str, value, server_paths: bool) -> None:

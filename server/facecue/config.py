@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InvalidInput
-from .names import EMOTIONS
+from .names import AUTO_EMOTION, EMOTIONS
 from .take import IMAGE_SUFFIXES
 
 MAX_FPS = 240.0
@@ -52,6 +52,53 @@ class RenderOptions:
 
 
 
+REGIONS = ("mouth", "eyes", "brows")
+
+
+@dataclass(frozen=True)
+class Controls:
+    """How the performance is steered beyond the emotion (both backends honour them).
+
+    intensity_curve: (time_s, intensity) keys, linear between them and held outside; replaces
+        the single intensity (EAP-style per-frame intensity).
+    regions: per face region ("mouth", "eyes", "brows") a mix of (emotion, weight) pairs;
+        regions not given show the take's emotion (PC-Talk-style region control).
+    lip_scale, head_scale: multiply speech mouth motion and head motion (1 = as generated).
+    gaze: False keeps the eyes looking straight ahead.
+    """
+    intensity_curve: tuple[tuple[float, float], ...] | None = None
+    regions: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    lip_scale: float = 1.0
+    head_scale: float = 1.0
+    gaze: bool = True
+
+    def check(self) -> None:
+        if self.intensity_curve is not None:
+            if not self.intensity_curve:
+                raise InvalidInput("intensity curve has no keys")
+            times = [t for t, _ in self.intensity_curve]
+            if any(b <= a for a, b in zip(times, times[1:])) or times[0] < 0:
+                raise InvalidInput("intensity curve times must start at 0 or later and increase")
+            if any(not 0 <= v <= 1 for _, v in self.intensity_curve):
+                raise InvalidInput("intensity curve values must lie in [0, 1]")
+        for region, mix in self.regions:
+            if region not in REGIONS:
+                raise InvalidInput(f"unknown face region '{region}'; choose among {', '.join(REGIONS)}")
+            for emotion, weight in mix:
+                if emotion not in EMOTIONS:
+                    raise InvalidInput(f"unknown emotion '{emotion}' for region {region}")
+                if not 0 <= weight <= 1:
+                    raise InvalidInput(f"weight {weight:g} for {emotion} in region {region} is outside [0, 1]")
+        for label, value in (("lip scale", self.lip_scale), ("head scale", self.head_scale)):
+            if not 0 <= value <= 2:
+                raise InvalidInput(f"{label} {value:g} is outside [0, 2]")
+
+    def as_manifest(self) -> dict:
+        return {"intensity_curve": [list(k) for k in self.intensity_curve] if self.intensity_curve else None,
+                "regions": {region: [list(m) for m in mix] for region, mix in self.regions},
+                "lip_scale": self.lip_scale, "head_scale": self.head_scale, "gaze": self.gaze}
+
+
 @dataclass(frozen=True)
 class TakeRequest:
     audio: str | Path | bytes
@@ -65,11 +112,12 @@ class TakeRequest:
     audio_name: str | None = None      # labels for messages when inputs are bytes
     image_name: str | None = None
     render: RenderOptions | None = None   # None: cues only
+    controls: Controls = Controls()
 
     def check(self) -> None:
         """Reject bad parameters before any expensive work."""
-        if self.emotion not in EMOTIONS:
-            raise InvalidInput(f"unknown emotion '{self.emotion}'; choose one of {', '.join(EMOTIONS)}")
+        if self.emotion not in EMOTIONS and self.emotion != AUTO_EMOTION:
+            raise InvalidInput(f"unknown emotion '{self.emotion}'; choose one of {', '.join(EMOTIONS)} or auto")
         if not (0.0 <= self.intensity <= 1.0):
             raise InvalidInput(f"intensity {self.intensity:g} is outside [0, 1]")
         if not (self.fps > 0):
@@ -80,6 +128,7 @@ class TakeRequest:
             raise InvalidInput(f"seed {self.seed} is outside [0, 2^63)")
         if self.render is not None:
             self.render.check()
+        self.controls.check()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Protocol
 import numpy as np
 
 from .audio import AudioFeatures
+from .config import Controls
 from .phonemes import PhoneSegments
 from .reference import Reference
 
@@ -16,9 +17,10 @@ class CueInputs:
     reference: Reference
     features: AudioFeatures
     phones: PhoneSegments
-    emotion: str
+    emotion: str                 # one of EMOTIONS, or "auto"
     intensity: float
     seed: int
+    controls: Controls = Controls()
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class CueTrack:
     blendshapes: np.ndarray      # (F, 52) float32 in [0, 1]
     emotion_probs: np.ndarray    # (F, 8) float32
     notes: list[str] = field(default_factory=list)
+    emotion: str = ""            # the emotion shown ("auto" resolved)
 
     def __len__(self) -> int:
         return len(self.pose)

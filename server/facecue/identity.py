@@ -30,5 +30,6 @@ def content_key(request: TakeRequest, model_version: str, renderer_version: str 
         "fps": round(request.fps, 6), "seed": request.seed, "transcript": request.transcript or "",
         "backend": request.backend,
         "render": {**asdict(request.render), "size": str(request.render.size)} if request.render else None,
+        "controls": request.controls.as_manifest(),
     }
     return hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()

@@ -85,7 +85,7 @@ class Pipeline:
         reference = analyze(rgb, self.detector(), label)
         report("cues", 0.5)
         track = backend.generate(CueInputs(reference, features, phones, request.emotion,
-                                           request.intensity, request.seed))
+                                           request.intensity, request.seed, request.controls))
         track = resample(track, request.fps, audio.duration_s)
         report("relocation", 0.85)
         local, image = relocate(track.local, track.pose, track.gaze_angles, reference)
@@ -96,6 +96,7 @@ class Pipeline:
         }
         manifest = build_manifest(request, backend, reference, len(track), audio.duration_s,
                                   warnings=reference.warnings + warnings, phone_method=phones.method)
+        manifest["emotion_shown"] = track.emotion or request.emotion
         take = Take(manifest=manifest, arrays=arrays, audio_wav=audio.wav_bytes())
         if request.render:
             take.media = self._media(take, rgb, reference, request.render, notify)
@@ -146,6 +147,7 @@ def build_manifest(request: TakeRequest, backend: CueBackend, reference: Referen
         "sample_rate": SAMPLE_RATE,
         "emotion": request.emotion,
         "intensity": float(request.intensity),
+        "controls": request.controls.as_manifest(),
         "seed": int(request.seed),
         "transcript": request.transcript or None,
         "model": {"backend": backend.name, "version": backend.version, "native_fps": backend.native_fps},

@@ -14,7 +14,7 @@ import grpc
 import numpy as np
 
 from . import __version__, livelink, take as take_io, topology as topo
-from .config import MAX_FPS, Limits, RenderOptions, RenderSize, TakeRequest
+from .config import MAX_FPS, Controls, Limits, RenderOptions, RenderSize, TakeRequest
 from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
 from .audio import SAMPLE_RATE
@@ -204,7 +204,7 @@ class FaceCueService(rpc.FaceCueServicer):
             fps=request.fps if request.fps != 0 else 30.0, seed=request.seed,
             transcript=request.transcript or None, backend=request.backend or "procedural",
             audio_name=request.audio_name or None, image_name=request.image_name or None,
-            render=_render_options(request))
+            render=_render_options(request), controls=controls_from_message(request.controls))
         take_request.check()
         return take_request
 
@@ -215,6 +215,14 @@ class FaceCueService(rpc.FaceCueServicer):
         if which.endswith("_bytes"):
             return getattr(request, which)
         return confine(getattr(request, which), self.config.storage_roots, kind)
+
+
+def controls_from_message(message: pb.Controls) -> Controls:
+    return Controls(
+        intensity_curve=tuple((k.time_s, round(k.value, 6)) for k in message.intensity_curve) or None,
+        regions=tuple((r.region, tuple((m.emotion, round(m.weight, 6)) for m in r.mix)) for r in message.regions),
+        lip_scale=message.lip_scale if message.has_lip_scale else 1.0,
+        head_scale=message.head_scale if message.has_head_scale else 1.0, gaze=not message.gaze_off)
 
 
 def _render_options(request: pb.GenerateRequest) -> RenderOptions | None:

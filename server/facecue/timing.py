@@ -28,4 +28,5 @@ def resample(track: CueTrack, fps: float, duration_s: float) -> CueTrack:
     return CueTrack(fps=fps, local=_linear(track.local, position), pose=_linear(track.pose, position),
                     gaze_angles=_linear(track.gaze_angles, position), gaze_labels=track.gaze_labels[nearest],
                     blendshapes=_linear(track.blendshapes, position),
-                    emotion_probs=_linear(track.emotion_probs, position), notes=list(track.notes))
+                    emotion_probs=_linear(track.emotion_probs, position), notes=list(track.notes),
+                    emotion=track.emotion)

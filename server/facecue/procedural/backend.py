@@ -5,7 +5,9 @@ import numpy as np
 
 from ..arkit_basis import LOOK_SHAPES, apply_basis, build_basis, look_weights
 from ..cues import CueInputs, CueTrack
-from ..names import ARKIT_INDEX, EMOTIONS
+from ..controls import auto_emotion, intensity_track, region_mix
+from ..gaze import labels_from_angles
+from ..names import ARKIT_INDEX, AUTO_EMOTION, EMOTIONS
 from . import blinks, expression, gaze_process, head_motion, visemes
 from .signals import smooth, smooth_noise
 
@@ -24,25 +26,32 @@ class ProceduralBackend:
         rngs = rng.spawn(5)
         features = inputs.features.at(times)
         activity = features.speech_activity()
-        ref = inputs.reference
+        ref, controls = inputs.reference, inputs.controls
         basis = build_basis(ref.local)
+        emotion = auto_emotion(inputs.features, fps) if inputs.emotion == AUTO_EMOTION else inputs.emotion
+        intensity = intensity_track(controls, inputs.intensity, inputs.emotion, features, times)
+        overall = float(intensity.mean())
 
         # Mouth: visemes, opened further by loud speech, lips sealed in silences and bilabials.
         mouth, closed = visemes.viseme_weights(inputs.phones, times)
         loudness = 0.75 + 0.5 * smooth(activity, fps, 0.1)
         open_shapes = [ARKIT_INDEX[n] for n in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight")]
         mouth[:, open_shapes] *= loudness[:, None]
-        mouth[:, ARKIT_INDEX["mouthClose"]] = _lip_seal(ref.local, basis, mouth, closed)
+        mouth *= controls.lip_scale
+        mouth[:, ARKIT_INDEX["mouthClose"]] = _lip_seal(ref.local, basis, mouth, np.clip(closed * controls.lip_scale, 0, 1))
 
         # Expression: intensity with slow life in it, stronger when the voice is.
-        level = inputs.intensity * np.clip(
+        level = intensity * np.clip(
             0.9 + 0.06 * smooth_noise(rngs[0], frames, fps, 3.0)[:, 0] + 0.08 * smooth(activity, fps, 1.5), 0, 1)
         settle = 1 - np.exp(-times / 0.4)
         level = (level * settle).astype(np.float32)
-        face = level[:, None] * expression.expression_vector(inputs.emotion)[None, :]
+        face = level[:, None] * region_mix(controls, emotion, expression.expression_vector)[None, :]
 
-        blink = blinks.blink_curve(rngs[1], times, inputs.emotion, inputs.intensity)
-        angles, labels = gaze_process.gaze_track(rngs[2], frames, fps, inputs.emotion, inputs.intensity)
+        blink = blinks.blink_curve(rngs[1], times, emotion, overall)
+        angles, labels = gaze_process.gaze_track(rngs[2], frames, fps, emotion, overall)
+        if not controls.gaze:                       # eyes straight ahead
+            angles = np.zeros_like(angles)
+            labels = labels_from_angles(angles)
         weights = mouth + face
         for eye, k in (("left", 0), ("right", 1)):
             name = f"eyeBlink{eye.capitalize()}"
@@ -50,13 +59,14 @@ class ProceduralBackend:
             weights[:, [ARKIT_INDEX[n] for n in LOOK_SHAPES[eye]]] = look_weights(angles[:, k], eye)
         weights = np.clip(weights, 0.0, 1.0)
 
-        pose = head_motion.head_pose(rngs[3], ref.pose, activity, fps, inputs.emotion, inputs.intensity)
+        pose = head_motion.head_pose(rngs[3], ref.pose, activity, fps, emotion, overall)
+        pose = (ref.pose[None] + controls.head_scale * (pose - ref.pose[None])).astype(np.float32)
         probs = np.zeros((frames, len(EMOTIONS)), np.float32)
         probs[:, 0] = 1.0 - level
-        probs[:, EMOTIONS.index(inputs.emotion)] += level
+        probs[:, EMOTIONS.index(emotion)] += level
         return CueTrack(fps=fps, local=apply_basis(ref.local, basis, weights), pose=pose,
                         gaze_angles=angles, gaze_labels=labels, blendshapes=weights.astype(np.float32),
-                        emotion_probs=probs)
+                        emotion_probs=probs, emotion=emotion)
 
 
 def _lip_seal(neutral: np.ndarray, basis: np.ndarray, weights: np.ndarray, closed: np.ndarray) -> np.ndarray:
