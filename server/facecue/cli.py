@@ -47,6 +47,15 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster: its address, 'auto', or 'local'")
     batch.add_argument("--gpus-per-take", type=float, default=0.0, help="GPU share each Ray task asks for")
 
+    prepare = sub.add_parser("prepare", help="talking-face videos (MEAD layout) → prepared training clips")
+    prepare.add_argument("dataset", type=Path, help="folder with <actor>/video/front/<emotion>/level_<n>/<clip>.mp4")
+    prepare.add_argument("--out", required=True, type=Path, help="cache folder for the prepared clips")
+
+    corpus = sub.add_parser("corpus", help="build a synthetic training corpus (espeak-ng speech, procedural cues)")
+    corpus.add_argument("--out", required=True, type=Path)
+    corpus.add_argument("--clips", type=int, default=200)
+    corpus.add_argument("--seed", type=int, default=0)
+
     livelink = sub.add_parser("livelink", help="play a take to Unreal as a Live Link Face source (UDP)")
     livelink.add_argument("--take", required=True, type=Path, help="take directory")
     livelink.add_argument("--target", default="127.0.0.1:11111", help="host:port of Unreal's Live Link Face source")
@@ -146,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="facecue: %(message)s")
     try:
         commands = {"generate": _generate, "demo": _demo, "render": _render, "batch": _batch, "livelink": _livelink,
-                    "serve": _serve, "describe": _describe}
+                    "prepare": _prepare, "corpus": _corpus, "serve": _serve, "describe": _describe}
         return commands[args.command](args)
     except FaceCueError as err:
         print(f"facecue: error: {err}", file=sys.stderr)
@@ -243,6 +252,30 @@ def _batch(args) -> int:
                              gpus_per_take=args.gpus_per_take, progress=progress)
     print(batch.summary(outcomes, time.perf_counter() - start))
     return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+def _prepare(args) -> int:
+    from tqdm import tqdm
+
+    from .dataset.prepare import REPORT, find_clips, prepare
+    total = len(find_clips(args.dataset))
+    with tqdm(total=total, desc="facecue prepare", unit="clip", disable=None) as bar:
+        counts = prepare(args.dataset, args.out, progress=lambda clip, counts: bar.update(1))
+    print(f"{counts['prepared']} clips prepared, {counts['skipped']} already done, {counts['failed']} failed"
+          + (f" (see {args.out / REPORT})" if counts["failed"] else "") + f" in {args.out}")
+    return 1 if counts["failed"] else 0
+
+
+def _corpus(args) -> int:
+    from tqdm import tqdm
+
+    from .dataset.synthetic import build
+    if args.clips < 1:
+        raise InvalidInput("--clips must be at least 1")
+    with tqdm(total=args.clips, desc="facecue corpus", unit="clip", disable=None) as bar:
+        paths = build(args.out, args.clips, seed=args.seed, progress=lambda done, total: bar.update(1))
+    print(f"{len(paths)} synthetic clips in {args.out}")
+    return 0
 
 
 def _livelink(args) -> int:

@@ -54,3 +54,14 @@ def eye_rotation(angles: np.ndarray) -> np.ndarray:
     from .geometry import euler_to_matrix
     full = np.concatenate([angles, np.zeros(angles.shape[:-1] + (1,))], -1)
     return euler_to_matrix(full)
+
+
+def eye_angles(local: np.ndarray, eye: str) -> np.ndarray:
+    """(..., 478, 3) head-local landmarks → (..., 2) that eye's yaw, pitch in degrees: the iris
+    centre's offset from the middle of the eye opening, on an eyeball of EYEBALL_RADIUS_CM."""
+    from . import topology as topo
+    outer, inner = topo.EYE_CORNERS[eye]
+    top, bottom = topo.EYE_LIDS[eye]
+    middle = (local[..., outer, :] + local[..., inner, :] + local[..., top, :] + local[..., bottom, :]) / 4
+    offset = np.clip((local[..., topo.IRIS_CENTRE[eye], :2] - middle[..., :2]) / EYEBALL_RADIUS_CM, -0.7, 0.7)
+    return np.rad2deg(np.arcsin(offset))

@@ -67,12 +67,13 @@ def read_image(source: str | Path | bytes, name: str | None = None) -> tuple[np.
 class FaceMeshDetector:
     """MediaPipe face mesh, loaded once per process; calls are serialized (it is stateful)."""
 
-    def __init__(self) -> None:
+    def __init__(self, video: bool = False) -> None:
+        """``video``: track one face through consecutive frames (faster than detecting each)."""
         os.environ.setdefault("GLOG_minloglevel", "2")      # keep MediaPipe's C++ logs quiet
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import mediapipe as mp
         self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, refine_landmarks=True, max_num_faces=MAX_FACES,
+            static_image_mode=not video, refine_landmarks=True, max_num_faces=1 if video else MAX_FACES,
             min_detection_confidence=0.5)
         self._lock = threading.Lock()
 
@@ -128,14 +129,10 @@ def _image_to_centred(points: np.ndarray, width: int, height: int) -> np.ndarray
 def _eye_models(local: np.ndarray) -> dict[str, EyeModel]:
     eyes = {}
     for eye in ("left", "right"):
-        outer, inner = topo.EYE_CORNERS[eye]
-        top, bottom = topo.EYE_LIDS[eye]
-        middle = (local[outer] + local[inner] + local[top] + local[bottom]) / 4
-        iris = local[topo.IRIS_CENTRE[eye]]
-        r = gaze.EYEBALL_RADIUS_CM
-        offset = np.clip((iris[:2] - middle[:2]) / r, -0.7, 0.7)
-        yaw, pitch = np.arcsin(offset[0]), np.arcsin(offset[1])
+        angles = gaze.eye_angles(local, eye)
+        yaw, pitch = np.deg2rad(angles)
         direction = np.array([np.sin(yaw) * np.cos(pitch), np.sin(pitch), np.cos(yaw) * np.cos(pitch)])
-        eyes[eye] = EyeModel(centre=(iris - r * direction).astype(np.float32),
-                             rest_angles=np.rad2deg([yaw, pitch]).astype(np.float32))
+        iris = local[topo.IRIS_CENTRE[eye]]
+        eyes[eye] = EyeModel(centre=(iris - gaze.EYEBALL_RADIUS_CM * direction).astype(np.float32),
+                             rest_angles=angles.astype(np.float32))
     return eyes
