@@ -43,3 +43,14 @@ def test_stream_other_sample_rates_and_bad_input(client, assets):
     with pytest.raises(FaceCueClientError) as err:
         list(client.stream(iter([b"\x00\x01\x02"]), assets / "face.png"))
     assert err.value.code == "INVALID_ARGUMENT" and "whole 16-bit samples" in err.value.message
+
+
+def test_stream_honours_controls(client, assets):
+    from facecue.config import Controls
+    audio = load_audio(assets / "speech.wav")
+    batches = list(client.stream(_chunks(audio.samples, 640), assets / "face.png",
+                                 controls=Controls(head_scale=0.0, gaze=False, lip_scale=0.0)))
+    pose = np.concatenate([a["pose"] for _, a in batches])
+    labels = np.concatenate([a["gaze_labels"] for _, a in batches])
+    jaw = np.concatenate([a["blendshapes"] for _, a in batches])[:, 17]
+    assert np.ptp(pose[:, :3], axis=0).max() < 1e-3 and np.all(labels == 2) and jaw.max() < 0.05

@@ -172,14 +172,16 @@ class FaceCueService(rpc.FaceCueServicer):
             raise InvalidInput("StreamConfig has no image (set image_bytes or image_path)")
         request = TakeRequest(audio=b"", image=image, emotion=config.emotion or "neutral",
                               intensity=config.intensity if config.has_intensity else 1.0,
-                              fps=config.fps or 30.0, seed=config.seed)
+                              fps=config.fps or 30.0, seed=config.seed,
+                              controls=controls_from_message(config.controls))
         request.check()
         rate = config.sample_rate or SAMPLE_RATE
         if not 8000 <= rate <= 192000:
             raise InvalidInput(f"sample_rate {rate} is outside 8000–192000 Hz")
         reference = self.pipeline.analyze_photo(image, "stream photo")
         session = StreamSession(self.pipeline.backends["procedural"], reference, emotion=request.emotion,
-                                intensity=request.intensity, fps=request.fps, seed=request.seed)
+                                intensity=request.intensity, fps=request.fps, seed=request.seed,
+                                controls=request.controls)
         return session, rate
 
     # -- helpers ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .audio import SAMPLE_RATE, Audio, extract_features
+from .config import Controls
 from .cues import CueInputs
 from .phonemes import phone_timing
 from .relocation import relocate
@@ -40,8 +41,9 @@ class CueBatch:
 
 
 class StreamSession:
-    def __init__(self, backend, reference, *, emotion: str, intensity: float, fps: float, seed: int):
-        self.backend, self.reference = backend, reference
+    def __init__(self, backend, reference, *, emotion: str, intensity: float, fps: float, seed: int,
+                 controls: Controls = Controls()):
+        self.backend, self.reference, self.controls = backend, reference, controls
         self.emotion, self.intensity, self.fps, self.seed = emotion, intensity, fps, seed
         self._chunks: list[np.ndarray] = []
         self._samples = np.zeros(0, np.float32)
@@ -88,12 +90,24 @@ class StreamSession:
     def _cues(self, audio: Audio, seed: int) -> dict[str, np.ndarray]:
         features = extract_features(audio)
         phones, _ = phone_timing(audio, None)
-        track = self.backend.generate(CueInputs(self.reference, features, phones, self.emotion, self.intensity, seed))
+        track = self.backend.generate(CueInputs(self.reference, features, phones, self.emotion, self.intensity, seed,
+                                                self._window_controls(audio)))
         track = resample(track, self.fps, audio.duration_s)
         local, image = relocate(track.local, track.pose, track.gaze_angles, self.reference)
         return {"landmarks_image": image, "landmarks_local": local, "pose": track.pose,
                 "gaze_labels": track.gaze_labels.astype(np.int16), "gaze_angles": track.gaze_angles,
                 "blendshapes": track.blendshapes, "emotion_probs": track.emotion_probs}
+
+    def _window_controls(self, audio: Audio) -> Controls:
+        """The controls with an intensity curve shifted from stream time to this window's time."""
+        if not self.controls.intensity_curve:
+            return self.controls
+        from dataclasses import replace
+        offset = self.heard_s - audio.duration_s
+        keys = np.asarray(self.controls.intensity_curve, np.float64)
+        inside = np.interp(offset, keys[:, 0], keys[:, 1])
+        shifted = [(0.0, float(inside))] + [(t - offset, v) for t, v in keys.tolist() if t > offset]
+        return replace(self.controls, intensity_curve=tuple(shifted))
 
     def _ease(self, new: dict[str, np.ndarray], window_before: dict[str, np.ndarray] | None) -> None:
         """Shift the new frames so they continue from the last frame sent; the shift fades out."""
