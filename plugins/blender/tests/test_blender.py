@@ -224,3 +224,10 @@ def test_panel_operators_and_headless_batch(bpy, assets, server, tmp_path):
     assert report.frames > 10 and (tmp_path / "takes" / "speech_sad" / "manifest.json").is_file()
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "shot.blend"))
     assert "FaceCue speech_sad head" in bpy.data.objects
+
+    still = facecue_blender.batch(str(assets / "speech.wav"), str(assets / "face.jpg"), server=server, emotion="fear",
+                                  takes_dir=str(tmp_path / "takes"), render=False, head_scale=0.0, gaze=False)
+    assert still.frames > 10
+    head = bpy.data.objects["FaceCue speech_fear head"]
+    yaw = _keys(_curves(bpy, head.animation_data.action)[("rotation_euler", 2)])[:, 1]
+    assert np.ptp(yaw) < 1e-5                                     # the controls reached the server

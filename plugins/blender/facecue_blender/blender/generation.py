@@ -20,6 +20,9 @@ class GenerateRequest:
     size: str = "512"
     token: str = ""
     timeout_s: float = 3600.0
+    lip_scale: float = 1.0
+    head_scale: float = 1.0
+    gaze: bool = True
 
 
 def check(request: GenerateRequest) -> None:
@@ -35,13 +38,16 @@ def generate(request: GenerateRequest, on_progress=None, client_box: list | None
     """Generate a take and write it to ``request.out``; returns the take directory."""
     from facecue import take as take_io
     from facecue.client import FaceCueClient
+    from facecue.config import Controls
     check(request)
+    controls = Controls(lip_scale=request.lip_scale, head_scale=request.head_scale, gaze=request.gaze)
     with FaceCueClient(request.server, token=request.token or None, timeout_s=request.timeout_s) as client:
         if client_box is not None:
             client_box.append(client)
         take = client.generate(request.audio, request.photo, emotion=request.emotion, intensity=request.intensity,
                                fps=request.fps, transcript=request.transcript, render=request.render,
-                               size=request.size, video=request.render, on_progress=on_progress)
+                               size=request.size, video=request.render, controls=controls,
+                               on_progress=on_progress)
     return take_io.write(take, request.out, overwrite=True)
 
 

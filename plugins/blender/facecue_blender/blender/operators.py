@@ -22,7 +22,8 @@ def build_request(context) -> GenerateRequest:
         timeout_s=prefs.timeout_s if prefs else 3600.0, audio=audio, photo=Path(bpy.path.abspath(settings.photo)),
         out=Path(bpy.path.abspath(settings.takes_dir)) / name, emotion=settings.emotion,
         intensity=settings.intensity, fps=scene_fps(context.scene), transcript=settings.transcript,
-        render=settings.render_frames, size=settings.frame_size)
+        render=settings.render_frames, size=settings.frame_size, lip_scale=settings.lip_scale,
+        head_scale=settings.head_scale, gaze=settings.gaze)
 
 
 def _import(operator, context, take_dir: Path) -> set[str]:

@@ -17,6 +17,10 @@ class FACECUE_PT_panel(bpy.types.Panel):
         column = layout.column(align=True)
         for name in ("audio", "photo", "emotion", "intensity", "transcript"):
             column.prop(settings, name)
+        row = layout.row(align=True)
+        row.prop(settings, "lip_scale")
+        row.prop(settings, "head_scale")
+        layout.prop(settings, "gaze")
         scene = context.scene
         layout.label(text=f"Frame rate: {scene.render.fps / scene.render.fps_base:.3f} fps (scene)")
         row = layout.row(align=True)

@@ -22,6 +22,11 @@ class FaceCueSettings(bpy.types.PropertyGroup):
     emotion: bpy.props.EnumProperty(name="Emotion", items=[(e, e.capitalize(), "") for e in EMOTIONS], default="neutral")
     intensity: bpy.props.FloatProperty(name="Intensity", default=1.0, min=0.0, max=1.0, subtype="FACTOR")
     transcript: bpy.props.StringProperty(name="Transcript", description="What is said (optional): sharper lip timing")
+    lip_scale: bpy.props.FloatProperty(name="Lip motion", default=1.0, min=0.0, max=2.0,
+                                       description="Speech mouth motion × this")
+    head_scale: bpy.props.FloatProperty(name="Head motion", default=1.0, min=0.0, max=2.0,
+                                        description="Head motion × this")
+    gaze: bpy.props.BoolProperty(name="Eyes wander", default=True, description="Off: eyes straight ahead")
     takes_dir: bpy.props.StringProperty(name="Takes", subtype="DIR_PATH", default="//facecue_takes/",
                                         description="Where generated takes are written")
     render_frames: bpy.props.BoolProperty(name="Render frames", default=True)
