@@ -86,13 +86,6 @@ def read_manifest(path: str | Path) -> list[BatchJob]:
     return jobs
 
 
-def _key(request: TakeRequest, pipeline) -> str:
-    from .identity import content_key
-    backend = pipeline.backends[request.backend]
-    renderer = pipeline.renderer().version if request.render else ""
-    return content_key(request, f"{backend.name}-{backend.version}", renderer)
-
-
 def already_made(job: BatchJob, out_dir: Path, key: str) -> bool:
     manifest = out_dir / job.name / "manifest.json"
     try:
@@ -111,7 +104,8 @@ def run_take(job: BatchJob, out_dir: str) -> Outcome:
         if _pipeline is None:
             from .pipeline import Pipeline
             _pipeline = Pipeline()
-        key = _key(job.request, _pipeline)
+        from .identity import take_key
+        key = take_key(job.request, _pipeline)
         if already_made(job, Path(out_dir), key):
             return Outcome(job.name, "skipped")
         take = _pipeline.run(job.request)

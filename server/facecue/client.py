@@ -147,7 +147,19 @@ class FaceCueClient:
             raise FaceCueClientError(err.code().name, err.details() or str(err)) from None
 
     def _collect(self, stream, on_progress, preparing_share: float = 0.0) -> Take:
-        return _collect(stream, on_progress, preparing_share, self)
+        assembler = TakeAssembler()
+        for message in stream:
+            assembler.add(message)
+            kind = message.WhichOneof("kind")
+            if kind in ("progress", "header"):
+                self.last_job_id = getattr(message, kind).job_id
+            if on_progress and kind == "progress":
+                on_progress(preparing_share * message.progress.fraction)
+            elif on_progress and kind == "frames":
+                on_progress(preparing_share + (1 - preparing_share) * assembler.progress)
+        if assembler.status is not None and assembler.status.code != pb.TakeStatus.OK:
+            raise FaceCueClientError(pb.TakeStatus.Code.Name(assembler.status.code), assembler.status.message)
+        return assembler.take()
 
 
 def controls_message(controls: Controls) -> pb.Controls:
@@ -170,22 +182,6 @@ def _set_input(request: pb.GenerateRequest, kind: str, value, server_paths: bool
             raise FaceCueClientError("INVALID_ARGUMENT", f"{kind} file '{path}' does not exist")
         setattr(request, f"{kind}_bytes", path.read_bytes())
         setattr(request, f"{kind}_name", path.name)
-
-
-def _collect(stream, on_progress, preparing_share: float, client: FaceCueClient) -> Take:
-    assembler = TakeAssembler()
-    for message in stream:
-        assembler.add(message)
-        kind = message.WhichOneof("kind")
-        if kind in ("progress", "header"):
-            client.last_job_id = getattr(message, kind).job_id
-        if on_progress and kind == "progress":
-            on_progress(preparing_share * message.progress.fraction)
-        elif on_progress and kind == "frames":
-            on_progress(preparing_share + (1 - preparing_share) * assembler.progress)
-    if assembler.status is not None and assembler.status.code != pb.TakeStatus.OK:
-        raise FaceCueClientError(pb.TakeStatus.Code.Name(assembler.status.code), assembler.status.message)
-    return assembler.take()
 
 
 class LiveFeedSubscriber:

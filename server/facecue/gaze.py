@@ -56,6 +56,20 @@ def eye_rotation(angles: np.ndarray) -> np.ndarray:
     return euler_to_matrix(full)
 
 
+def look_direction(angles_deg: np.ndarray) -> np.ndarray:
+    """(..., 2) yaw, pitch degrees → (..., 3) unit gaze in the head frame (x right, y up, z out)."""
+    yaw, pitch = np.deg2rad(np.moveaxis(np.asarray(angles_deg, np.float64), -1, 0))
+    return np.stack([np.sin(yaw) * np.cos(pitch), np.sin(pitch), np.cos(yaw) * np.cos(pitch)], -1)
+
+
+def eyeball_centres(local: np.ndarray, angles_deg: np.ndarray) -> np.ndarray:
+    """(478, 3) head-local landmarks and (2, 2) gaze of the (left, right) eyes → (2, 3) eyeball
+    centres: each iris centre set back by the eyeball's radius along its gaze."""
+    from . import topology as topo
+    irises = np.stack([local[topo.IRIS_CENTRE[eye]] for eye in ("left", "right")])
+    return irises - EYEBALL_RADIUS_CM * look_direction(angles_deg)
+
+
 def eye_angles(local: np.ndarray, eye: str) -> np.ndarray:
     """(..., 478, 3) head-local landmarks → (..., 2) that eye's yaw, pitch in degrees: the iris
     centre's offset from the middle of the eye opening, on an eyeball of EYEBALL_RADIUS_CM."""

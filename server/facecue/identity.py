@@ -21,6 +21,13 @@ def _input_digest(value) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def take_key(request: TakeRequest, pipeline) -> str:
+    """The content key of what ``pipeline`` would make for ``request``."""
+    backend = pipeline.backends[request.backend]
+    renderer = pipeline.renderer().version if request.render else ""
+    return content_key(request, f"{backend.name}-{backend.version}", renderer)
+
+
 def content_key(request: TakeRequest, model_version: str, renderer_version: str = "") -> str:
     """sha256 hex of everything that decides the take's contents."""
     parameters = {

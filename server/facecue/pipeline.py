@@ -18,7 +18,7 @@ from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
 from .phonemes import phone_timing
 from .procedural import ProceduralBackend
 from .reference import FaceMeshDetector, Reference, analyze, read_image
-from .relocation import relocate
+from .relocation import take_arrays
 from .take import FORMAT_VERSION, Take
 from .timing import resample
 
@@ -88,12 +88,7 @@ class Pipeline:
                                            request.intensity, request.seed, request.controls))
         track = resample(track, request.fps, audio.duration_s)
         report("relocation", 0.85)
-        local, image = relocate(track.local, track.pose, track.gaze_angles, reference)
-        arrays = {
-            "landmarks_image": image, "landmarks_local": local, "pose": track.pose,
-            "gaze_labels": track.gaze_labels.astype(np.int16), "gaze_angles": track.gaze_angles,
-            "blendshapes": track.blendshapes, "emotion_probs": track.emotion_probs,
-        }
+        arrays = take_arrays(track, reference)
         manifest = build_manifest(request, backend, reference, len(track), audio.duration_s,
                                   warnings=reference.warnings + warnings, phone_method=phones.method)
         manifest["emotion_shown"] = track.emotion or request.emotion

@@ -127,12 +127,7 @@ def _image_to_centred(points: np.ndarray, width: int, height: int) -> np.ndarray
 
 
 def _eye_models(local: np.ndarray) -> dict[str, EyeModel]:
-    eyes = {}
-    for eye in ("left", "right"):
-        angles = gaze.eye_angles(local, eye)
-        yaw, pitch = np.deg2rad(angles)
-        direction = np.array([np.sin(yaw) * np.cos(pitch), np.sin(pitch), np.cos(yaw) * np.cos(pitch)])
-        iris = local[topo.IRIS_CENTRE[eye]]
-        eyes[eye] = EyeModel(centre=(iris - gaze.EYEBALL_RADIUS_CM * direction).astype(np.float32),
-                             rest_angles=angles.astype(np.float32))
-    return eyes
+    angles = np.stack([gaze.eye_angles(local, eye) for eye in ("left", "right")])
+    centres = gaze.eyeball_centres(local, angles)
+    return {eye: EyeModel(centre=centres[k].astype(np.float32), rest_angles=angles[k].astype(np.float32))
+            for k, eye in enumerate(("left", "right"))}

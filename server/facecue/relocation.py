@@ -39,6 +39,14 @@ def project(local: np.ndarray, pose: np.ndarray, reference: Reference) -> np.nda
     return image.astype(np.float32)
 
 
+def take_arrays(track, reference: Reference) -> dict[str, np.ndarray]:
+    """A cue track relocated into the take's arrays (see take.array_specs)."""
+    local, image = relocate(track.local, track.pose, track.gaze_angles, reference)
+    return {"landmarks_image": image, "landmarks_local": local, "pose": track.pose,
+            "gaze_labels": track.gaze_labels.astype(np.int16), "gaze_angles": track.gaze_angles,
+            "blendshapes": track.blendshapes, "emotion_probs": track.emotion_probs}
+
+
 def relocate(local: np.ndarray, pose: np.ndarray, angles: np.ndarray,
              reference: Reference) -> tuple[np.ndarray, np.ndarray]:
     """Returns (landmarks_local with gaze, landmarks_image)."""

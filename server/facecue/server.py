@@ -18,7 +18,7 @@ from .config import MAX_FPS, Controls, Limits, RenderOptions, RenderSize, TakeRe
 from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
 from .audio import SAMPLE_RATE
-from .identity import content_key
+from .identity import take_key
 from .streaming import HOP_S, LOOKAHEAD_S, StreamSession
 from .livefeed import LiveFeed
 from .pipeline import Pipeline
@@ -89,7 +89,7 @@ class FaceCueService(rpc.FaceCueServicer):
             self._admitted.release()
 
     def _generate(self, request, take_request, context):
-        key = self._guard(context, lambda: self._content_key(take_request))
+        key = self._guard(context, lambda: take_key(take_request, self.pipeline))
         record = self.store.create(take_request.fps, take_request.emotion, key)
         stored = self.store.cached(key)
         if stored is not None and (take_request.render is None) == (stored.media is None):
@@ -147,7 +147,7 @@ class FaceCueService(rpc.FaceCueServicer):
         config = first.config
         session, rate = self._guard(context, lambda: self._stream_session(config))
         stream_id = uuid.uuid4().hex[:16]
-        yield pb.TakeMessage(header=stream_header(stream_id, session, self.pipeline))
+        yield pb.TakeMessage(header=stream_header(stream_id, session))
         limit = self.config.limits.max_audio_s
         for message in request_iterator:
             if message.WhichOneof("kind") != "pcm16":
@@ -185,11 +185,6 @@ class FaceCueService(rpc.FaceCueServicer):
         return session, rate
 
     # -- helpers ----------------------------------------------------------------------
-    def _content_key(self, request: TakeRequest) -> str:
-        backend = self.pipeline.backends[request.backend]
-        renderer = self.pipeline.renderer().version if request.render else ""
-        return content_key(request, f"{backend.name}-{backend.version}", renderer)
-
     def _guard(self, context, fn):
         try:
             return fn()
@@ -235,7 +230,7 @@ def _render_options(request: pb.GenerateRequest) -> RenderOptions | None:
                          video=render.video)
 
 
-def stream_header(stream_id: str, session: StreamSession, pipeline: Pipeline) -> pb.TakeHeader:
+def stream_header(stream_id: str, session: StreamSession) -> pb.TakeHeader:
     import json
     reference = session.reference
     manifest = {"stream": True, "fps": session.fps, "lookahead_s": LOOKAHEAD_S, "hop_s": HOP_S,

@@ -20,7 +20,7 @@ from .audio import SAMPLE_RATE, Audio, extract_features
 from .config import Controls
 from .cues import CueInputs
 from .phonemes import phone_timing
-from .relocation import relocate
+from .relocation import take_arrays
 from .timing import resample
 
 LOOKAHEAD_S = 0.12
@@ -92,11 +92,7 @@ class StreamSession:
         phones, _ = phone_timing(audio, None)
         track = self.backend.generate(CueInputs(self.reference, features, phones, self.emotion, self.intensity, seed,
                                                 self._window_controls(audio)))
-        track = resample(track, self.fps, audio.duration_s)
-        local, image = relocate(track.local, track.pose, track.gaze_angles, self.reference)
-        return {"landmarks_image": image, "landmarks_local": local, "pose": track.pose,
-                "gaze_labels": track.gaze_labels.astype(np.int16), "gaze_angles": track.gaze_angles,
-                "blendshapes": track.blendshapes, "emotion_probs": track.emotion_probs}
+        return take_arrays(resample(track, self.fps, audio.duration_s), self.reference)
 
     def _window_controls(self, audio: Audio) -> Controls:
         """The controls with an intensity curve shifted from stream time to this window's time."""

@@ -11,7 +11,6 @@ import numpy as np
 
 CM_TO_M = 0.01
 TAKE_TO_BLENDER = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
-EYEBALL_RADIUS_CM = 1.2           # as the take's relocation models the eye
 
 
 def points(take_points_cm: np.ndarray) -> np.ndarray:
@@ -52,15 +51,11 @@ def eye_euler(gaze_angles: np.ndarray) -> np.ndarray:
     return out
 
 
-def eye_centres(landmarks_local: np.ndarray, gaze_angles: np.ndarray, iris_centres=(473, 468)) -> np.ndarray:
-    """Eyeball centres (2, 3) in Blender metres, head-local, for the (left, right) eyes: the
-    first frame's iris centre set back by the eyeball's radius along its gaze."""
-    centres = []
-    for k, index in enumerate(iris_centres):
-        yaw, pitch = np.deg2rad(gaze_angles[0, k])
-        direction = np.array([np.sin(yaw) * np.cos(pitch), np.sin(pitch), np.cos(yaw) * np.cos(pitch)])
-        centres.append(landmarks_local[0, index] - EYEBALL_RADIUS_CM * direction)
-    return points(np.stack(centres))
+def eye_centres(landmarks_local: np.ndarray, gaze_angles: np.ndarray) -> np.ndarray:
+    """Eyeball centres (2, 3) in Blender metres, head-local, for the (left, right) eyes, as the
+    take's own eye model places them in the first frame."""
+    from facecue.gaze import eyeball_centres
+    return points(eyeball_centres(landmarks_local[0], gaze_angles[0]))
 
 
 def camera_focal_mm(focal_px: float, image_width: int, image_height: int, sensor_mm: float = 36.0) -> float:

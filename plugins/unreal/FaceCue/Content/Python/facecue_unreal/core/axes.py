@@ -72,14 +72,11 @@ def eye_transforms(pose: np.ndarray, gaze_angles: np.ndarray, eye_centres_cm: np
     return np.stack(locations, 1), np.stack(rotations, 1)
 
 
-def eye_centres(landmarks_local: np.ndarray, gaze_angles: np.ndarray, radius_cm: float = 1.2) -> np.ndarray:
-    """(2, 3) take head-local eyeball centres (left, right) from the first frame's irises."""
-    centres = []
-    for k, iris in enumerate((473, 468)):
-        yaw, pitch = np.deg2rad(gaze_angles[0, k])
-        direction = np.array([np.sin(yaw) * np.cos(pitch), np.sin(pitch), np.cos(yaw) * np.cos(pitch)])
-        centres.append(landmarks_local[0, iris] - radius_cm * direction)
-    return np.stack(centres)
+def eye_centres(landmarks_local: np.ndarray, gaze_angles: np.ndarray) -> np.ndarray:
+    """(2, 3) take head-local eyeball centres (left, right), as the take's own eye model
+    places them in the first frame."""
+    from facecue.gaze import eyeball_centres
+    return eyeball_centres(landmarks_local[0], gaze_angles[0])
 
 
 def quaternions(rotators_deg: np.ndarray) -> np.ndarray:
