@@ -3,7 +3,8 @@
 Manifest, one take per line (paths relative to the manifest's folder)::
 
     {"name": "ana_line01", "audio": "vo/line01.wav", "image": "ref/ana.jpg", "emotion": "happy",
-     "intensity": 0.8, "fps": 24, "seed": 3, "transcript": "…", "render": {"size": "512", "video": true}}
+     "intensity": 0.8, "fps": 24, "seed": 3, "transcript": "…", "backend": "neural",
+     "render": {"size": "512", "video": true}}
 
 Each take is written to ``OUT/<name>`` atomically, with its content key (inputs + parameters +
 model versions) in its manifest. Running the batch again skips takes whose key matches, so an
@@ -75,7 +76,8 @@ def read_manifest(path: str | Path) -> list[BatchJob]:
                                     image_format=render.get("image_format", "png"), video=bool(render.get("video", True)))
         request = TakeRequest(audio=files["audio"], image=files["image"], emotion=entry.get("emotion", "neutral"),
                               intensity=float(entry.get("intensity", 1.0)), fps=float(entry.get("fps", 30.0)),
-                              seed=int(entry.get("seed", 0)), transcript=entry.get("transcript"), render=options)
+                              seed=int(entry.get("seed", 0)), transcript=entry.get("transcript"), render=options,
+                              backend=str(entry.get("backend", "procedural")))
         try:
             request.check()
         except InvalidInput as err:

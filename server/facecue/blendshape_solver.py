@@ -28,10 +28,18 @@ SOLVED = np.array([i for i, name in enumerate(ARKIT_NAMES) if name not in UNOBSE
 def solve(local: np.ndarray, neutral: np.ndarray, gaze_angles: np.ndarray | None = None,
           basis: np.ndarray | None = None, iterations: int = ITERATIONS) -> np.ndarray:
     """(F, 478, 3) head-local cm landmarks → (F, 52) float32 ARKit weights in [0, 1]."""
+    mesh = np.arange(topo.MESH_COUNT)
+    offsets = np.asarray(local, np.float64)[:, mesh] - neutral[mesh]
+    return solve_offsets(offsets, mesh, neutral, gaze_angles, basis, iterations)
+
+
+def solve_offsets(offsets: np.ndarray, points: np.ndarray, neutral: np.ndarray,
+                  gaze_angles: np.ndarray | None = None, basis: np.ndarray | None = None,
+                  iterations: int = ITERATIONS) -> np.ndarray:
+    """(F, P, 3) displacements of landmarks ``points`` from ``neutral`` → (F, 52) weights."""
     basis = build_basis(neutral) if basis is None else basis
-    mesh = slice(0, topo.MESH_COUNT)
-    design = basis[SOLVED][:, mesh].reshape(len(SOLVED), -1).astype(np.float64)       # (K, 1404)
-    offsets = (np.asarray(local, np.float64)[:, mesh] - neutral[mesh]).reshape(len(local), -1)
+    design = basis[SOLVED][:, points].reshape(len(SOLVED), -1).astype(np.float64)     # (K, 3P)
+    offsets = np.asarray(offsets, np.float64).reshape(len(offsets), -1)
     gram = design @ design.T
     gram += RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram))
     target = offsets @ design.T                                                        # (F, K)
@@ -43,7 +51,7 @@ def solve(local: np.ndarray, neutral: np.ndarray, gaze_angles: np.ndarray | None
         t_next = (1 + np.sqrt(1 + 4 * t * t)) / 2
         momentum = updated + (t - 1) / t_next * (updated - weights)
         weights, t = updated, t_next
-    out = np.zeros((len(local), len(ARKIT_NAMES)), np.float32)
+    out = np.zeros((len(offsets), len(ARKIT_NAMES)), np.float32)
     out[:, SOLVED] = weights
     if gaze_angles is not None:
         for k, eye in enumerate(("left", "right")):

@@ -20,6 +20,7 @@ SAMPLES = Path(__file__).resolve().parent / "samples"
 
 def _parser() -> argparse.ArgumentParser:
     from .names import EMOTIONS
+    from .neural.config import TrainConfig
     parser = argparse.ArgumentParser(prog="facecue", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"facecue {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +56,24 @@ def _parser() -> argparse.ArgumentParser:
     corpus.add_argument("--out", required=True, type=Path)
     corpus.add_argument("--clips", type=int, default=200)
     corpus.add_argument("--seed", type=int, default=0)
+    corpus.add_argument("--held-out", action="store_true",
+                        help="speak only sentences the training split never uses (an evaluation split)")
+
+    train = sub.add_parser("train", help="train the neural cue model on prepared clips (prepare / corpus)")
+    train.add_argument("dataset", type=Path, help="prepared clip cache (with index.jsonl)")
+    train.add_argument("--out", required=True, type=Path, help="checkpoint file to write")
+    train.add_argument("--steps", type=int, default=TrainConfig.steps)
+    train.add_argument("--batch", type=int, default=TrainConfig.batch)
+    train.add_argument("--seed", type=int, default=TrainConfig.seed)
+    train.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all)")
+    train.add_argument("--device", help="cpu or cuda (default: cuda when present)")
+    train.add_argument("--version", default="neural-custom", help="model version recorded in every take")
+
+    evaluate = sub.add_parser("eval", help="the paper's metrics for a checkpoint on prepared clips")
+    evaluate.add_argument("dataset", type=Path, help="prepared clip cache (with index.jsonl)")
+    evaluate.add_argument("--checkpoint", type=Path, help="default: the bundled model")
+    evaluate.add_argument("--out", type=Path, help="also write the full report here (JSON)")
+    evaluate.add_argument("--device", help="cpu or cuda (default: cuda when present)")
 
     livelink = sub.add_parser("livelink", help="play a take to Unreal as a Live Link Face source (UDP)")
     livelink.add_argument("--take", required=True, type=Path, help="take directory")
@@ -78,6 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-running-jobs", type=int, default=2, help="takes made at once")
     serve.add_argument("--max-queued-jobs", type=int, default=32, help="takes waiting before calls are refused")
     serve.add_argument("--store-quota-gb", type=float, help="evict least recently used takes beyond this size")
+    serve.add_argument("--checkpoint", type=Path, help="neural backend weights (default: the bundled model)")
+    serve.add_argument("--device", help="where the neural backend runs: cpu or cuda (default: cuda when present)")
     serve.add_argument("--live", metavar="ADDRESS", help="publish every take's frames on ZeroMQ, e.g. tcp://*:5556")
     serve.add_argument("--livelink", metavar="HOST:PORT",
                        help="also play every generated take to this Live Link Face target as it streams")
@@ -99,6 +120,9 @@ def _take_options(parser: argparse.ArgumentParser, emotions) -> None:
                         help="let the eyes wander (--no-gaze: straight ahead)")
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate of the take (e.g. 24, 25, 29.97)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--backend", default="procedural", choices=("procedural", "neural"),
+                        help="cue model: rules timed by the phones, or the trained sequentializers")
+    parser.add_argument("--checkpoint", type=Path, help="neural backend weights (default: the bundled model)")
     parser.add_argument("--transcript", help="what is said, or @file.txt: sharper lip timing")
     parser.add_argument("--max-audio-seconds", type=float, default=600.0)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing take directory")
@@ -155,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="facecue: %(message)s")
     try:
         commands = {"generate": _generate, "demo": _demo, "render": _render, "batch": _batch, "livelink": _livelink,
-                    "prepare": _prepare, "corpus": _corpus, "serve": _serve, "describe": _describe}
+                    "prepare": _prepare, "corpus": _corpus,
+                    "train": _train, "eval": _eval, "serve": _serve, "describe": _describe}
         return commands[args.command](args)
     except FaceCueError as err:
         print(f"facecue: error: {err}", file=sys.stderr)
@@ -178,9 +203,9 @@ def _generate(args) -> int:
     from .config import Limits, TakeRequest
     request = TakeRequest(audio=args.audio, image=args.image, emotion=args.emotion, intensity=args.intensity,
                           fps=args.fps, seed=args.seed, transcript=_transcript(args.transcript),
-                          render=_render_request(args), controls=_controls(args))
+                          render=_render_request(args), controls=_controls(args), backend=args.backend)
     request.check()
-    return _run(request, args.out, args.overwrite, Limits(max_audio_s=args.max_audio_seconds))
+    return _run(request, args.out, args.overwrite, Limits(max_audio_s=args.max_audio_seconds), args.checkpoint)
 
 
 def _demo(args) -> int:
@@ -217,13 +242,13 @@ def _render(args) -> int:
     return 0
 
 
-def _run(request, out: Path, overwrite: bool, limits=None) -> int:
+def _run(request, out: Path, overwrite: bool, limits=None, checkpoint: Path | None = None) -> int:
     from . import take as take_io
     from .pipeline import Pipeline
     take_io.check_output(out, overwrite=overwrite)     # fail before the work; write() checks again
     bar, progress = _progress_bar()
     with bar:
-        take = Pipeline(limits).run(request, progress)
+        take = Pipeline(limits, checkpoint=checkpoint).run(request, progress)
         bar.set_postfix_str("writing")
         path = take_io.write(take, out, overwrite=overwrite)
     for warning in take.manifest.get("warnings", []):
@@ -273,8 +298,48 @@ def _corpus(args) -> int:
     if args.clips < 1:
         raise InvalidInput("--clips must be at least 1")
     with tqdm(total=args.clips, desc="facecue corpus", unit="clip", disable=None) as bar:
-        paths = build(args.out, args.clips, seed=args.seed, progress=lambda done, total: bar.update(1))
+        paths = build(args.out, args.clips, seed=args.seed, held_out=args.held_out, progress=lambda done, total: bar.update(1))
     print(f"{len(paths)} synthetic clips in {args.out}")
+    return 0
+
+
+def _train(args) -> int:
+    from tqdm import tqdm
+
+    from .neural.config import TrainConfig
+    from .neural.training import train
+    if args.steps < 1 or args.batch < 1:
+        raise InvalidInput("--steps and --batch must be at least 1")
+    recipe = TrainConfig(steps=args.steps, batch=args.batch, seed=args.seed, threads=args.threads)
+    with tqdm(total=args.steps, desc="facecue train", unit="step", disable=None) as bar:
+        def progress(step: int, losses: dict) -> None:
+            bar.update(1)
+            if step % 50 == 0:
+                bar.set_postfix({k: f"{v:.3f}" for k, v in losses["train"].items()})
+        summary = train(args.dataset, args.out, tcfg=recipe, version=args.version, device=args.device,
+                        progress=progress)
+    final = summary["final_loss"]["validation"]
+    print(f"wrote {args.out}: {summary['clips']['train']} training clips, {summary['seconds']:.0f} s; validation "
+          + ", ".join(f"{k} {v:.3f}" for k, v in final.items()))
+    return 0
+
+
+def _eval(args) -> int:
+    from tqdm import tqdm
+
+    from .neural.backend import NeuralBackend
+    from .neural.evaluation import evaluate, format_report
+    backend = NeuralBackend(args.checkpoint, device=args.device)
+    backend.loaded                                   # a bad checkpoint fails here, before any work
+    with tqdm(desc="facecue eval", unit="clip", disable=None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+        report = evaluate(args.dataset, backend, progress=progress)
+    report["checkpoint"] = {"path": str(backend.loaded.path), "version": backend.version}
+    print(format_report(report))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
     return 0
 
 
@@ -304,7 +369,7 @@ def _serve(args) -> int:
                           max_running_jobs=args.max_running_jobs, max_queued_jobs=args.max_queued_jobs,
                           live=args.live,
                           store_max_bytes=int(args.store_quota_gb * 2**30) if args.store_quota_gb else None,
-                          bound_cpu_threads=True)
+                          bound_cpu_threads=True, checkpoint=args.checkpoint, device=args.device)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise InvalidInput("TLS needs both --tls-cert and --tls-key")
     if args.store:

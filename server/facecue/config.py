@@ -53,6 +53,7 @@ class RenderOptions:
 
 
 REGIONS = ("mouth", "eyes", "brows")
+BACKENDS = ("procedural", "neural")
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class TakeRequest:
         """Reject bad parameters before any expensive work."""
         if self.emotion not in EMOTIONS and self.emotion != AUTO_EMOTION:
             raise InvalidInput(f"unknown emotion '{self.emotion}'; choose one of {', '.join(EMOTIONS)} or auto")
+        if self.backend not in BACKENDS:
+            raise InvalidInput(f"unknown backend '{self.backend}'; choose one of {', '.join(BACKENDS)}")
         if not (0.0 <= self.intensity <= 1.0):
             raise InvalidInput(f"intensity {self.intensity:g} is outside [0, 1]")
         if not (self.fps > 0):

@@ -36,11 +36,16 @@ AXES = {
 
 
 class Pipeline:
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, *, checkpoint=None, device: str | None = None) -> None:
+        """``checkpoint``: the neural backend's weights (default: the bundled model); ``device``:
+        where it runs (default: CUDA when present)."""
+        from .neural.backend import NeuralBackend
         self.limits = limits or Limits()
         self._detector: FaceMeshDetector | None = None
-        self._backends: dict[str, CueBackend] = {"procedural": ProceduralBackend()}
+        self._backends: dict[str, CueBackend] = {"procedural": ProceduralBackend(),
+                                                 "neural": NeuralBackend(checkpoint, device)}
         self._renderer = None
+        self._batchers: dict[str, object] = {}
 
     @property
     def backends(self) -> dict[str, CueBackend]:
@@ -84,8 +89,8 @@ class Pipeline:
         rgb, label = read_image(request.image, request.image_name)
         reference = analyze(rgb, self.detector(), label)
         report("cues", 0.5)
-        track = backend.generate(CueInputs(reference, features, phones, request.emotion,
-                                           request.intensity, request.seed, request.controls))
+        track = self._cues(backend, CueInputs(reference, features, phones, request.emotion,
+                                              request.intensity, request.seed, request.controls))
         track = resample(track, request.fps, audio.duration_s)
         report("relocation", 0.85)
         arrays = take_arrays(track, reference)
@@ -98,6 +103,15 @@ class Pipeline:
         else:
             report("done", 1.0)
         return take
+
+    def _cues(self, backend: CueBackend, inputs: CueInputs):
+        """Backends that decode many takes at once get concurrent requests batched together."""
+        if not hasattr(backend, "generate_many"):
+            return backend.generate(inputs)
+        if backend.name not in self._batchers:
+            from .cue_batcher import CueBatcher
+            self._batchers.setdefault(backend.name, CueBatcher(backend))
+        return self._batchers[backend.name].generate(inputs)
 
     def render_take(self, take: Take, image, options, progress: Progress | None = None,
                     image_name: str | None = None) -> Take:

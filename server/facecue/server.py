@@ -50,6 +50,8 @@ class ServerConfig:
     live: str | None = None                      # ZeroMQ PUB address for the live feed, e.g. tcp://*:5556
     store_max_bytes: int | None = None           # evict least recently used takes beyond this size
     bound_cpu_threads: bool = False              # split the cores between running jobs (process-wide)
+    checkpoint: Path | None = None               # neural backend weights (default: the bundled model)
+    device: str | None = None                    # where the neural backend runs (default: CUDA when present)
 
 
 class FaceCueService(rpc.FaceCueServicer):
@@ -299,7 +301,8 @@ def build_server(config: ServerConfig, pipeline: Pipeline | None = None) -> tupl
 
     if config.bound_cpu_threads:
         _bound_cpu_threads(config.max_running_jobs)
-    pipeline = pipeline or Pipeline(config.limits)
+    pipeline = pipeline or Pipeline(config.limits, checkpoint=config.checkpoint, device=config.device)
+    pipeline.backends["neural"].loaded           # a bad checkpoint stops the server here, with its message
     interceptors = [BearerTokenInterceptor(config.token, f"/{SERVICE_NAME}/")] if config.token else []
     # Every admitted Generate holds a handler thread while it waits, so there are enough of them.
     threads = max(config.workers, config.max_running_jobs + config.max_queued_jobs + 4)

@@ -29,6 +29,12 @@ class PreparedClip:
     pose: np.ndarray              # (F, 6)
     gaze_angles: np.ndarray       # (F, 2, 2) per eye (left, right) yaw, pitch degrees
     gaze_labels: np.ndarray       # (F, 2) int16
+    intensity: float | None = None   # known for synthetic clips; else read from the level
+
+    @property
+    def emotion_level(self) -> float:
+        """Emotion intensity in [0, 1]: the clip's own, else MEAD's level 1/2/3 → 1/3, 2/3, 1."""
+        return self.intensity if self.intensity is not None else min(self.level, 3) / 3.0
 
     @property
     def frames(self) -> int:
@@ -43,7 +49,7 @@ def save(clip: PreparedClip, cache: Path, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.npz")
     np.savez(partial, fps=clip.fps, actor=clip.actor, emotion=clip.emotion, level=clip.level, source=clip.source,
-             **{f: getattr(clip, f) for f in FIELDS})
+             intensity=np.nan if clip.intensity is None else clip.intensity, **{f: getattr(clip, f) for f in FIELDS})
     partial.replace(path)                                     # whole clips only
     with open(cache / INDEX, "a") as index:
         index.write(json.dumps({"path": str(path.relative_to(cache)), "actor": clip.actor, "emotion": clip.emotion,
@@ -53,8 +59,10 @@ def save(clip: PreparedClip, cache: Path, name: str) -> Path:
 
 def load(path: Path) -> PreparedClip:
     with np.load(path, allow_pickle=False) as data:
+        intensity = float(data["intensity"]) if "intensity" in data.files else np.nan
         return PreparedClip(actor=str(data["actor"]), emotion=str(data["emotion"]), level=int(data["level"]),
-                            source=str(data["source"]), fps=float(data["fps"]), **{f: data[f] for f in FIELDS})
+                            source=str(data["source"]), fps=float(data["fps"]),
+                            intensity=None if np.isnan(intensity) else intensity, **{f: data[f] for f in FIELDS})
 
 
 def read_index(cache: Path) -> list[dict]:

@@ -29,6 +29,13 @@ SENTENCES = (
     "Bring your coat, the evening will be cold.", "I am so sorry, I forgot your birthday.",
     "Keep your voice down, the baby is asleep.", "This is exactly what I was afraid of.",
 )
+# Sentences only the held-out split speaks: evaluation on words the model never heard.
+HELD_OUT_SENTENCES = (
+    "The library closes early on public holidays.", "Our neighbours painted their fence bright green.",
+    "Do you know where I left my glasses?", "Thunder rolled across the valley all night.",
+    "He laughed so hard that he dropped his coffee.", "Every winter the lake freezes solid.",
+    "I cannot believe they sold the old farm.", "Send me the photos when you get home.",
+)
 VOICES = ("en-us", "en-gb", "en-us+f3", "en-us+m3", "en-gb+f2", "en-us+m7")
 
 
@@ -39,7 +46,8 @@ def speak(text: str, voice: str, rate: int, pitch: int, path: Path) -> Path:
 
 
 def build(out: str | Path, clips: int, *, seed: int = 0, image: str | Path | None = None, pipeline=None,
-          progress=None) -> list[Path]:
+          progress=None, held_out: bool = False) -> list[Path]:
+    """``clips`` clips under ``out``; ``held_out`` speaks only HELD_OUT_SENTENCES (an evaluation split)."""
     from ..pipeline import Pipeline
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -49,9 +57,10 @@ def build(out: str | Path, clips: int, *, seed: int = 0, image: str | Path | Non
     written = []
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(clips):
-            name = f"syn_{seed:03d}_{index:05d}"
-            sentences = rng.choice(len(SENTENCES), size=int(rng.integers(1, 3)), replace=False)
-            text = " ".join(SENTENCES[i] for i in sentences)
+            name = f"{'held' if held_out else 'syn'}_{seed:03d}_{index:05d}"
+            pool = HELD_OUT_SENTENCES if held_out else SENTENCES
+            sentences = rng.choice(len(pool), size=int(rng.integers(1, 3)), replace=False)
+            text = " ".join(pool[i] for i in sentences)
             voice, emotion = VOICES[rng.integers(len(VOICES))], EMOTIONS[rng.integers(len(EMOTIONS))]
             intensity = float(rng.uniform(0.3, 1.0))
             rate, pitch, take_seed = int(rng.integers(130, 200)), int(rng.integers(25, 75)), int(rng.integers(2**31))
@@ -68,7 +77,7 @@ def build(out: str | Path, clips: int, *, seed: int = 0, image: str | Path | Non
                                 source=f"espeak-ng {voice}: {text}", fps=take.fps, mfcc=features.mfcc,
                                 energy_db=features.energy_db, f0_hz=features.f0_hz,
                                 landmarks_local=take.landmarks_local, pose=take.pose, gaze_angles=take.gaze_angles,
-                                gaze_labels=take.gaze_labels)
+                                gaze_labels=take.gaze_labels, intensity=intensity)
             written.append(save(clip, out, name))
             if progress:
                 progress(index + 1, clips)

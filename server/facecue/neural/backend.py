@@ -1,0 +1,198 @@
+"""The ``neural`` cue backend: the trained sequentializers, steered by the controls.
+
+For each take: MFCC windows → the model (batched with other takes) → normalized 147-point
+displacements, pose offsets, sampled gaze classes and emotion probabilities. The 147 points
+are lifted to the full 478-point mesh through the reference face's own ARKit basis: the
+ARKit-52 weights that best explain the predicted points (bounded least squares, see
+``blendshape_solver``) are the take's blendshapes, and the basis rebuilds every landmark from
+them — so blendshapes and landmarks always agree.
+
+Controls: intensity (number, curve or ``auto`` arousal) scales the emotion embedding per
+frame; a region mix decodes the landmark sequentializer once more per distinct mix (in the
+same batch) and takes each region's points from its own decode; lip scale blends the mouth
+between the take and the same take decoded over silence; head scale multiplies the pose
+offsets; gaze off keeps the eyes forward. Blinks are not predictable from speech, so they
+come from the same stochastic blink process as the procedural backend.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import topology as topo
+from ..arkit_basis import apply_basis, build_basis
+from ..blendshape_solver import solve_offsets
+from ..controls import auto_emotion, intensity_track
+from ..cues import CueInputs, CueTrack
+from ..gaze import labels_from_angles, region_centres, region_half_widths
+from ..names import ARKIT_INDEX, AUTO_EMOTION, EMOTIONS, GAZE_REGIONS
+from ..procedural import blinks
+from ..procedural.signals import smooth, smooth_noise
+from . import representation as rep
+from .features import frame_windows
+
+SOLVE_ROWS = np.setdiff1d(np.arange(len(rep.SUBSET)), np.concatenate(list(rep.IRIS_ROWS.values())))
+
+
+def _region_rows() -> dict[str, np.ndarray]:
+    """Rows of the 147-point subset per face region (mouth, eyes, brows)."""
+    subset = rep.SUBSET
+    eyes = np.isin(subset, np.concatenate([topo.group(g) for g in ("left_eye", "right_eye", "left_iris",
+                                                                     "right_iris")]))
+    brow_points = np.concatenate([topo.group("left_brow"), topo.group("right_brow")])
+    canonical = topo.canonical_face()
+    eye_level = canonical[[topo.EYE_CORNERS["left"][0], topo.EYE_CORNERS["right"][0]], 1].mean()
+    height = canonical[np.minimum(subset, len(canonical) - 1), 1]          # (irises are not in the oval)
+    upper_oval = np.isin(subset, topo.group("face_oval")) & (height > eye_level)
+    brows = np.isin(subset, brow_points) | upper_oval
+    return {"eyes": np.flatnonzero(eyes), "brows": np.flatnonzero(brows & ~eyes),
+            "mouth": np.flatnonzero(~eyes & ~brows)}
+
+
+REGION_ROWS = _region_rows()
+
+
+class NeuralBackend:
+    name = "neural"
+
+    def __init__(self, checkpoint_path=None, device: str | None = None):
+        self._path = checkpoint_path
+        self._device = device
+        self._loaded = None
+        self.last_timing: dict[str, float] = {}       # seconds of the last call: decode, finish
+
+    @property
+    def loaded(self):
+        """The checkpoint, loaded on first use (torch is imported only then)."""
+        if self._loaded is None:
+            import torch
+
+            from . import checkpoint
+            self._device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
+            self._loaded = checkpoint.load(self._path, self._device)
+        return self._loaded
+
+    @property
+    def version(self) -> str:
+        return self.loaded.version
+
+    @property
+    def native_fps(self) -> float:
+        return self.loaded.model.cfg.fps
+
+    def generate(self, inputs: CueInputs) -> CueTrack:
+        return self.generate_many([inputs])[0]
+
+    def generate_many(self, takes: list[CueInputs]) -> list[CueTrack]:
+        """Several takes decoded together (one batch on the device)."""
+        import time
+
+        import torch
+
+        from .inference import decode, gumbel_noise
+        started = time.perf_counter()
+        loaded = self.loaded
+        cfg = loaded.model.cfg
+        fps = cfg.fps
+        plans = [_Plan(inputs, fps) for inputs in takes]
+        frames = max(p.frames for p in plans)
+
+        def windows(mfcc: np.ndarray, count: int) -> np.ndarray:
+            w = (frame_windows(mfcc, count, fps, cfg.mfcc_window) - loaded.mfcc_mean) / loaded.mfcc_std
+            return np.pad(w, ((0, frames - count), (0, 0), (0, 0)), mode="edge")
+
+        take_windows = np.stack([windows(p.inputs.features.mfcc, p.frames) for p in plans])
+        variants = [(k, mix, silent) for k, p in enumerate(plans) for mix, silent in p.variants]
+        variant_windows = np.stack([windows(plans[k].silence if silent else plans[k].inputs.features.mfcc,
+                                            plans[k].frames) for k, _, silent in variants])
+        pad = lambda a: np.pad(a, ((0, frames - len(a)), (0, 0)), mode="edge")
+        gumbel = np.stack([pad(gumbel_noise(p.inputs.seed, p.frames, GAZE_REGIONS ** 2)) for p in plans])
+        device = self._device
+        as_tensor = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)
+        decoded = decode(loaded.model, as_tensor(take_windows), as_tensor(np.stack([pad(p.mix) for p in plans])),
+                         as_tensor(gumbel), landmark_mix=as_tensor(np.stack([pad(m) for _, m, _ in variants])),
+                         landmark_windows=as_tensor(variant_windows))
+        decoded_at = time.perf_counter()
+        tracks, row = [], 0
+        for k, plan in enumerate(plans):
+            count = len(plan.variants)
+            codes = decoded.landmarks[row: row + count, : plan.frames]
+            row += count
+            tracks.append(plan.finish(codes, decoded.pose[k, : plan.frames], decoded.gaze[k, : plan.frames],
+                                      decoded.emotion_probs[k, : plan.frames]))
+        self.last_timing = {"decode": decoded_at - started, "finish": time.perf_counter() - decoded_at}
+        return tracks
+
+
+class _Plan:
+    """One take's conditioning before decoding and its assembly after."""
+
+    def __init__(self, inputs: CueInputs, fps: float):
+        self.inputs, self.fps = inputs, fps
+        self.frames = int(math.ceil(inputs.features.duration_s * fps)) + 1
+        self.times = np.arange(self.frames) / fps
+        features = inputs.features
+        self.emotion = auto_emotion(features, fps) if inputs.emotion == AUTO_EMOTION else inputs.emotion
+        self.intensity = intensity_track(inputs.controls, inputs.intensity, inputs.emotion, features.at(self.times),
+                                         self.times)
+        self.mix = self._mix(((self.emotion, 1.0),))
+        self.silence = np.repeat(features.mfcc[[int(np.argmin(features.energy_db))]], len(features.mfcc), axis=0)
+        controls = inputs.controls
+        regions = dict(controls.regions)
+        # Landmark decodes: the take's own mix first, then one per region mix; each region
+        # names the variant it takes its points from.
+        self.variants: list[tuple[np.ndarray, bool]] = [(self.mix, False)]
+        self.region_variant = {}
+        for region, mix in regions.items():
+            self.region_variant[region] = len(self.variants)
+            self.variants.append((self._mix(mix), False))
+        self.silent_variant = None
+        if controls.lip_scale != 1.0:
+            self.silent_variant = len(self.variants)
+            mouth = self.variants[self.region_variant.get("mouth", 0)][0]
+            self.variants.append((mouth, True))
+
+    def _mix(self, pairs) -> np.ndarray:
+        mix = np.zeros((self.frames, len(EMOTIONS)), np.float32)
+        for emotion, weight in pairs:
+            mix[:, EMOTIONS.index(emotion)] += weight * self.intensity
+        return mix
+
+    def finish(self, codes: np.ndarray, pose_code: np.ndarray, gaze: np.ndarray, probs: np.ndarray) -> CueTrack:
+        inputs, controls, ref = self.inputs, self.inputs.controls, self.inputs.reference
+        code = codes[0].copy()
+        for region, variant in self.region_variant.items():
+            code[:, REGION_ROWS[region]] = codes[variant][:, REGION_ROWS[region]]
+        if self.silent_variant is not None:
+            mouth, still = REGION_ROWS["mouth"], codes[self.silent_variant][:, REGION_ROWS["mouth"]]
+            code[:, mouth] = still + controls.lip_scale * (code[:, mouth] - still)
+        rngs = np.random.default_rng(inputs.seed).spawn(3)
+        labels = rep.split_gaze(gaze)
+        angles = fixation_angles(rngs[0], labels, self.fps)
+        if not controls.gaze:
+            angles = np.zeros_like(angles)
+        labels = labels_from_angles(angles)
+        basis = build_basis(ref.local)
+        points = rep.SUBSET[SOLVE_ROWS]
+        offsets = rep.decode_landmarks(code, ref.local)[:, SOLVE_ROWS]
+        weights = solve_offsets(offsets, points, ref.local, angles, basis)
+        blink = blinks.blink_curve(rngs[1], self.times, self.emotion, float(self.intensity.mean()))
+        for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+            weights[:, ARKIT_INDEX[name]] = np.maximum(weights[:, ARKIT_INDEX[name]], blink)
+        pose = ref.pose[None] + controls.head_scale * rep.decode_pose(pose_code)
+        return CueTrack(fps=self.fps, local=apply_basis(ref.local, basis, weights), pose=pose.astype(np.float32),
+                        gaze_angles=angles, gaze_labels=labels, blendshapes=weights,
+                        emotion_probs=probs.astype(np.float32), emotion=self.emotion)
+
+
+def fixation_angles(rng: np.random.Generator, labels: np.ndarray, fps: float) -> np.ndarray:
+    """(F, 2) region labels → (F, 2, 2) angles: each fixation at its own spot inside its region,
+    saccades of ~40 ms between them, a little fixational drift."""
+    frames = len(labels)
+    changed = np.concatenate([[True], np.any(labels[1:] != labels[:-1], axis=1)])
+    fixation = np.cumsum(changed) - 1
+    jitter = rng.uniform(-0.55, 0.55, size=(int(fixation[-1]) + 1, 2, 2)) if frames else np.zeros((0, 2, 2))
+    angles = region_centres(labels) + jitter[fixation] * region_half_widths(labels)
+    angles = smooth(angles, fps, 0.04) + 0.3 * smooth_noise(rng, frames, fps, 0.3, 4).reshape(frames, 2, 2)
+    return angles.astype(np.float32)

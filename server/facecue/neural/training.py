@@ -1,0 +1,174 @@
+"""``facecue train``: fit the cue model to a prepared dataset (``facecue prepare`` / ``corpus``).
+
+Clips are brought to the model's frame rate and into the normalized space (see
+``representation``), split by clip into training and validation, and sampled as random
+``sequence_frames``-long stretches. Each stretch is decoded with the true previous cues
+(plus noise) and scored with Eq. 7; AdamW with a cosine schedule. Deterministic for a seed
+on a given machine.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..dataset import clips as clip_io
+from ..errors import InvalidInput
+from ..names import EMOTIONS, GAZE_REGIONS
+from . import checkpoint, representation as rep
+from .config import ModelConfig, TrainConfig
+from .features import frame_windows
+from .model import CueModel, loss
+
+FORWARD = 2 + GAZE_REGIONS * 2
+
+
+@dataclass
+class TrainingClip:
+    name: str
+    emotion: int
+    level: float
+    mfcc: np.ndarray          # (T, 28) raw
+    landmarks: np.ndarray     # (F+1, 147, 3) with the rest frame first (the cue before frame 0)
+    pose: np.ndarray          # (F+1, 6)
+    gaze: np.ndarray          # (F+1,) joint classes
+
+    @property
+    def frames(self) -> int:
+        return len(self.pose) - 1
+
+
+def _at_rate(clip: clip_io.PreparedClip, fps: float):
+    """Targets at the model's rate (continuous cues interpolated, labels nearest)."""
+    count = int(round(clip.frames / clip.fps * fps))
+    position = np.clip(np.arange(count) / fps * clip.fps, 0, clip.frames - 1)
+    lo = np.floor(position).astype(np.int64)
+    hi = np.minimum(lo + 1, clip.frames - 1)
+    frac = (position - lo)[:, None, None]
+    local = clip.landmarks_local[lo] * (1 - frac) + clip.landmarks_local[hi] * frac
+    pose = clip.pose[lo] * (1 - frac[:, :, 0]) + clip.pose[hi] * frac[:, :, 0]
+    return local, pose, clip.gaze_labels[np.rint(position).astype(np.int64)]
+
+
+def load_dataset(cache: str | Path, cfg: ModelConfig) -> list[TrainingClip]:
+    cache = Path(cache)
+    entries = clip_io.read_index(cache)
+    if not entries:
+        raise InvalidInput(f"no prepared clips in '{cache}' (run facecue prepare or facecue corpus first)")
+    prepared = [clip_io.load(cache / e["path"]) for e in entries]
+    rests = rep.speaker_rests(prepared)
+    out = []
+    for entry, clip in zip(entries, prepared):
+        if clip.emotion not in EMOTIONS:
+            raise InvalidInput(f"clip {entry['path']} has unknown emotion '{clip.emotion}'")
+        rest = rests[clip.actor]
+        local, pose, labels = _at_rate(clip, cfg.fps)
+        out.append(TrainingClip(
+            name=entry["path"], emotion=EMOTIONS.index(clip.emotion), level=clip.emotion_level, mfcc=clip.mfcc,
+            landmarks=np.concatenate([np.zeros((1, cfg.landmark_points, 3), np.float32),
+                                      rep.encode_landmarks(local, rest.face)]),
+            pose=np.concatenate([np.zeros((1, 6), np.float32), rep.encode_pose(pose, rest.pose)]),
+            gaze=np.concatenate([[FORWARD], rep.joint_gaze(labels)]).astype(np.int64)))
+    return out
+
+
+def mfcc_statistics(clips: list[TrainingClip]) -> tuple[np.ndarray, np.ndarray]:
+    stacked = np.concatenate([c.mfcc for c in clips])
+    return stacked.mean(axis=0).astype(np.float32), (stacked.std(axis=0) + 1e-5).astype(np.float32)
+
+
+class Batches:
+    """Random stretches of clips as model inputs and targets."""
+
+    def __init__(self, clips: list[TrainingClip], cfg: ModelConfig, tcfg: TrainConfig, mean, std):
+        self.clips = [c for c in clips if c.frames >= tcfg.sequence_frames]
+        if not self.clips:
+            raise InvalidInput(f"no clip is at least {tcfg.sequence_frames} frames "
+                               f"({tcfg.sequence_frames / cfg.fps:.1f} s) long")
+        self.cfg, self.tcfg = cfg, tcfg
+        self.windows = [((frame_windows(c.mfcc, c.frames, cfg.fps, cfg.mfcc_window) - mean) / std).astype(np.float32)
+                        for c in self.clips]
+
+    def sample(self, rng: np.random.Generator, size: int) -> tuple[dict, dict]:
+        length = self.tcfg.sequence_frames
+        picks = rng.integers(len(self.clips), size=size)
+        starts = [int(rng.integers(self.clips[i].frames - length + 1)) for i in picks]
+        take = lambda arrays, offset: np.stack([a[s + offset: s + offset + length] for a, s in zip(arrays, starts)])
+        chosen = [self.clips[i] for i in picks]
+        mix = np.zeros((size, length, len(EMOTIONS)), np.float32)
+        mix[np.arange(size), :, [c.emotion for c in chosen]] = np.array([c.level for c in chosen])[:, None]
+        inputs = {"windows": take([self.windows[i] for i in picks], 0), "mix": mix,
+                  "previous_landmarks": take([c.landmarks for c in chosen], 0),
+                  "previous_pose": take([c.pose for c in chosen], 0),
+                  "previous_gaze": take([c.gaze for c in chosen], 0)}
+        targets = {"landmarks": take([c.landmarks for c in chosen], 1), "pose": take([c.pose for c in chosen], 1),
+                   "gaze": take([c.gaze for c in chosen], 1),
+                   "emotion": np.repeat([[c.emotion] for c in chosen], length, axis=1)}
+        return ({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inputs.items()},
+                {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in targets.items()})
+
+
+def _noisy(inputs: dict, scale: float, generator: torch.Generator) -> dict:
+    out = dict(inputs)
+    for key in ("previous_landmarks", "previous_pose"):
+        noise = torch.randn(inputs[key].shape, generator=generator)
+        out[key] = inputs[key] + scale * noise.to(inputs[key].device)
+    return out
+
+
+def _to(pair: tuple[dict, dict], device: torch.device) -> tuple[dict, dict]:
+    return tuple({k: v.to(device) for k, v in part.items()} for part in pair)
+
+
+def train(cache: str | Path, out: str | Path, *, cfg: ModelConfig = ModelConfig(), tcfg: TrainConfig = TrainConfig(),
+          version: str = "neural-1", device: str | None = None, progress: Callable[[int, dict], None] | None = None) -> dict:
+    """Train and write a checkpoint to ``out``; returns the recorded training summary."""
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(tcfg.seed)
+    if tcfg.threads:
+        torch.set_num_threads(tcfg.threads)
+    rng = np.random.default_rng(tcfg.seed)
+    clips = load_dataset(cache, cfg)
+    order = rng.permutation(len(clips))
+    held = max(1, int(round(len(clips) * tcfg.validation_fraction))) if len(clips) > 1 else 0
+    validation = [clips[i] for i in order[:held]]
+    training = [clips[i] for i in order[held:]]
+    mean, std = mfcc_statistics(training)
+    batches = Batches(training, cfg, tcfg, mean, std)
+    checks = Batches(validation or training, cfg, tcfg, mean, std)
+    check_inputs, check_targets = _to(checks.sample(np.random.default_rng(tcfg.seed + 1), 4 * tcfg.batch), device)
+
+    model = CueModel(cfg).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=tcfg.learning_rate, weight_decay=tcfg.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, tcfg.learning_rate, total_steps=tcfg.steps,
+                                                   pct_start=0.05)
+    generator = torch.Generator().manual_seed(tcfg.seed)
+    started = time.perf_counter()
+    terms: dict = {}
+    validation_terms: dict = {}
+    for step in range(1, tcfg.steps + 1):
+        model.train()
+        inputs, targets = _to(batches.sample(rng, tcfg.batch), device)
+        total, terms = loss(model(**_noisy(inputs, tcfg.cue_noise, generator)), targets, tcfg)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        if step % 200 == 0 or step == tcfg.steps:
+            model.eval()
+            with torch.no_grad():
+                validation_terms = loss(model(**check_inputs), check_targets, tcfg)[1]
+        if progress:
+            progress(step, {"train": terms, "validation": validation_terms})
+    summary = {"recipe": asdict(tcfg), "dataset": str(cache), "clips": {"train": len(training),
+               "validation": len(validation)}, "frames": int(sum(c.frames for c in training)),
+               "seconds": round(time.perf_counter() - started, 1),
+               "final_loss": {"train": terms, "validation": validation_terms},
+               "torch": torch.__version__}
+    checkpoint.save(out, model.cpu(), version=version, mfcc_mean=mean, mfcc_std=std, training=summary)
+    return summary
