@@ -114,3 +114,117 @@ def test_neural_take_speaks_and_is_deterministic(neural, happy_take):
     again = neural()
     np.testing.assert_array_equal(take.landmarks_image, again.landmarks_image)
     assert take.emotion_probs.mean(0).argmax() == 5                            # the classifier reads "happy"
+
+
+# -- controls on the neural backend ---------------------------------------------------------
+
+def _deviation(take, rows):
+    """Mean displacement (cm) of some landmarks from the photo's rest face, after the first second."""
+    rest = take.landmarks_local[0]
+    return np.linalg.norm(take.landmarks_local[30:, rows] - rest[rows], axis=-1).mean()
+
+
+def test_neural_intensity_scales_the_expression(neural):
+    from facecue.neural.backend import REGION_ROWS
+    brows = rep.SUBSET[REGION_ROWS["brows"]]
+    still = neural(emotion="surprised", lip_scale=0.0, intensity=0.0)
+    weak = neural(emotion="surprised", lip_scale=0.0, intensity=0.3)
+    strong = neural(emotion="surprised", lip_scale=0.0, intensity=1.0)
+    up = ARKIT_INDEX["browInnerUp"]
+    assert strong.blendshapes[30:, up].mean() > weak.blendshapes[30:, up].mean() + 0.1
+    assert weak.blendshapes[30:, up].mean() > still.blendshapes[30:, up].mean()
+    ramp = neural(emotion="surprised", intensity_curve=((0.0, 0.0), (8.0, 1.0)))
+    curve = ramp.blendshapes[:, up]
+    third = len(curve) // 3
+    assert curve[-third:].mean() > curve[:third].mean() + 0.1
+    assert _deviation(strong, brows) > _deviation(weak, brows)
+
+
+def test_neural_lip_head_and_gaze_controls(neural):
+    moving, still = neural(emotion="neutral"), neural(emotion="neutral", lip_scale=0.0)
+    jaw = ARKIT_INDEX["jawOpen"]
+    assert still.blendshapes[:, jaw].std() < 0.2 * moving.blendshapes[:, jaw].std()
+    calm, lively = neural(head_scale=0.0), neural(head_scale=2.0)
+    normal = neural()
+    assert np.ptp(calm.pose[:, :3], axis=0).max() < 1e-4
+    np.testing.assert_allclose(lively.pose[:, :3].std(0), 2 * normal.pose[:, :3].std(0), rtol=1e-3)
+    ahead = neural(gaze=False)
+    assert np.abs(ahead.gaze_angles).max() < 1e-6 and np.all(ahead.gaze_labels == 2)
+    assert np.abs(normal.gaze_angles).max() > 3
+
+
+def test_neural_region_mixing(neural):
+    mixed = neural(emotion="neutral", regions=(("mouth", (("happy", 1.0),)), ("brows", (("surprised", 1.0),))))
+    plain = neural(emotion="neutral")
+    b, p = mixed.blendshapes[30:], plain.blendshapes[30:]
+    assert b[:, ARKIT_INDEX["mouthSmileLeft"]].mean() > p[:, ARKIT_INDEX["mouthSmileLeft"]].mean() + 0.1
+    assert b[:, ARKIT_INDEX["browInnerUp"]].mean() > p[:, ARKIT_INDEX["browInnerUp"]].mean() + 0.1
+    happy = neural(emotion="happy")
+    assert b[:, ARKIT_INDEX["browInnerUp"]].mean() > happy.blendshapes[30:, ARKIT_INDEX["browInnerUp"]].mean()
+
+
+def test_neural_auto_emotion(neural):
+    take = neural(emotion="auto")
+    assert take.manifest["emotion"] == "auto" and take.manifest["emotion_shown"] in ("happy", "angry", "neutral", "sad")
+
+
+# -- training and evaluation ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def small_corpus(pipeline, tmp_path_factory):
+    from facecue.dataset import synthetic
+    root = tmp_path_factory.mktemp("corpus")
+    synthetic.build(root, 10, seed=11, pipeline=pipeline, held_out=True)
+    return root
+
+
+def test_training_lowers_the_loss_and_writes_a_loadable_checkpoint(small_corpus, tmp_path):
+    from facecue.neural.training import train
+    out = tmp_path / "model.pt"
+    summary = train(small_corpus, out, tcfg=config.TrainConfig(steps=60, batch=8, sequence_frames=48),
+                    version="neural-test")
+    start, end = summary["initial_loss"]["validation"], summary["final_loss"]["validation"]
+    assert end["landmarks"] < 0.8 * start["landmarks"] and end["pose"] < start["pose"]
+    loaded = checkpoint.load(out)
+    assert loaded.version == "neural-test" and loaded.training["recipe"]["steps"] == 60
+
+
+def test_train_and_eval_on_the_cli(small_corpus, tmp_path):
+    import json
+
+    from .test_cli import facecue
+    result = facecue("train", small_corpus, "--out", tmp_path / "m.pt", "--steps", "5", "--batch", "4")
+    assert result.returncode == 0, result.stderr
+    report = tmp_path / "report.json"
+    result = facecue("eval", small_corpus, "--checkpoint", tmp_path / "m.pt", "--out", report)
+    assert result.returncode == 0, result.stderr
+    assert "mld_mm" in result.stdout and json.loads(report.read_text())["clips"] == 10
+    missing = facecue("train", tmp_path / "nothing", "--out", tmp_path / "x.pt")
+    assert missing.returncode == 2 and "no prepared clips" in missing.stderr
+
+
+def test_bundled_model_beats_standing_still_and_keeps_emotion_statistics(small_corpus):
+    """On held-out sentences: closer to the teacher than a still face; per-emotion behaviour kept."""
+    from facecue.neural.evaluation import evaluate
+    report = evaluate(small_corpus, NeuralBackend())
+    model, still = report["metrics"]["model"], report["metrics"]["still"]
+    assert model["mld_mm"] < 0.9 * still["mld_mm"] and model["fld_mm"] < 0.8 * still["fld_mm"]
+    assert model["dtw_pitch_deg"] < still["dtw_pitch_deg"]
+    assert report["emotion_accuracy"] >= 0.5
+
+
+# -- serving ---------------------------------------------------------------------------------
+
+def test_concurrent_neural_takes_share_batches(client, server, pipeline, assets):
+    from concurrent.futures import ThreadPoolExecutor
+    batcher_sizes = lambda: list(pipeline._batchers["neural"].batch_sizes) if "neural" in pipeline._batchers else []
+    before = len(batcher_sizes())
+    with ThreadPoolExecutor(4) as pool:
+        takes = list(pool.map(lambda seed: client.generate(assets / "speech.wav", assets / "face.png",
+                                                           emotion="sad", seed=seed, backend="neural"), range(4)))
+    sizes = batcher_sizes()[before:]
+    assert sum(sizes) == 4 and len(takes) == 4
+    alone = pipeline.run(TakeRequest(audio=assets / "speech.wav", image=assets / "face.png", emotion="sad",
+                                     seed=2, backend="neural"))
+    np.testing.assert_allclose(takes[2].pose, alone.pose, atol=1e-3)
+    assert all(t.manifest["model"]["backend"] == "neural" for t in takes)

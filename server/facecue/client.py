@@ -113,14 +113,15 @@ class FaceCueClient:
         return self._stub.CancelJob(pb.JobRef(job_id=job_id), metadata=self._metadata, timeout=self._timeout)
 
     def stream(self, pcm16_chunks, image: str | Path | bytes, *, sample_rate: int = 16000, emotion: str = "neutral",
-               intensity: float = 1.0, fps: float = 30.0, seed: int = 0, controls: Controls | None = None):
+               intensity: float = 1.0, fps: float = 30.0, seed: int = 0, controls: Controls | None = None,
+               backend: str = ""):
         """Real-time cues: send 16-bit mono PCM chunks as they are captured; yields
         (start_frame, {array name: (n, …) array}) as frames settle."""
         import numpy as np
 
         from .take import array_specs
         config = pb.StreamConfig(emotion=emotion, intensity=intensity, has_intensity=True, fps=fps, seed=seed,
-                                 sample_rate=sample_rate)
+                                 sample_rate=sample_rate, backend=backend)
         if controls is not None:
             config.controls.CopyFrom(controls_message(controls))
         if isinstance(image, (bytes, bytearray)):

@@ -16,7 +16,7 @@ from .reference import Reference
 class CueInputs:
     reference: Reference
     features: AudioFeatures
-    phones: PhoneSegments
+    phones: PhoneSegments | None
     emotion: str                 # one of EMOTIONS, or "auto"
     intensity: float
     seed: int
@@ -45,5 +45,6 @@ class CueBackend(Protocol):
     name: str
     version: str
     native_fps: float
+    uses_phones: bool            # whether CueInputs.phones must be filled (phone recognition is not free)
 
     def generate(self, inputs: CueInputs) -> CueTrack: ...

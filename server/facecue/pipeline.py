@@ -84,7 +84,7 @@ class Pipeline:
         audio = load_audio(request.audio, max_duration_s=self.limits.max_audio_s, name=request.audio_name)
         features = extract_features(audio)
         report("phones", 0.2)
-        phones, warnings = phone_timing(audio, request.transcript)
+        phones, warnings = phone_timing(audio, request.transcript) if backend.uses_phones else (None, [])
         report("face", 0.4)
         rgb, label = read_image(request.image, request.image_name)
         reference = analyze(rgb, self.detector(), label)
@@ -95,7 +95,7 @@ class Pipeline:
         report("relocation", 0.85)
         arrays = take_arrays(track, reference)
         manifest = build_manifest(request, backend, reference, len(track), audio.duration_s,
-                                  warnings=reference.warnings + warnings, phone_method=phones.method)
+                                  warnings=reference.warnings + warnings, phone_method=phones.method if phones else "not used")
         manifest["emotion_shown"] = track.emotion or request.emotion
         take = Take(manifest=manifest, arrays=arrays, audio_wav=audio.wav_bytes())
         if request.render:

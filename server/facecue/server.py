@@ -175,13 +175,14 @@ class FaceCueService(rpc.FaceCueServicer):
         request = TakeRequest(audio=b"", image=image, emotion=config.emotion or "neutral",
                               intensity=config.intensity if config.has_intensity else 1.0,
                               fps=config.fps or 30.0, seed=config.seed,
-                              controls=controls_from_message(config.controls))
+                              controls=controls_from_message(config.controls),
+                              backend=config.backend or "procedural")
         request.check()
         rate = config.sample_rate or SAMPLE_RATE
         if not 8000 <= rate <= 192000:
             raise InvalidInput(f"sample_rate {rate} is outside 8000–192000 Hz")
         reference = self.pipeline.analyze_photo(image, "stream photo")
-        session = StreamSession(self.pipeline.backends["procedural"], reference, emotion=request.emotion,
+        session = StreamSession(self.pipeline.backends[request.backend], reference, emotion=request.emotion,
                                 intensity=request.intensity, fps=request.fps, seed=request.seed,
                                 controls=request.controls)
         return session, rate

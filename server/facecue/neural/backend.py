@@ -55,6 +55,7 @@ REGION_ROWS = _region_rows()
 
 class NeuralBackend:
     name = "neural"
+    uses_phones = False          # the sequentializers read the MFCC themselves
 
     def __init__(self, checkpoint_path=None, device: str | None = None):
         self._path = checkpoint_path
@@ -75,7 +76,8 @@ class NeuralBackend:
 
     @property
     def version(self) -> str:
-        return self.loaded.version
+        """The checkpoint's own version and the start of its file hash (reused takes must match both)."""
+        return f"{self.loaded.version}+{self.loaded.digest[:12]}"
 
     @property
     def native_fps(self) -> float:
@@ -90,7 +92,7 @@ class NeuralBackend:
 
         import torch
 
-        from .inference import decode, gumbel_noise
+        from .inference import LandmarkVariants, decode, gumbel_noise
         started = time.perf_counter()
         loaded = self.loaded
         cfg = loaded.model.cfg
@@ -104,15 +106,18 @@ class NeuralBackend:
 
         take_windows = np.stack([windows(p.inputs.features.mfcc, p.frames) for p in plans])
         variants = [(k, mix, silent) for k, p in enumerate(plans) for mix, silent in p.variants]
+        main_rows = [next(i for i, v in enumerate(variants) if v[0] == k) for k in range(len(plans))]
         variant_windows = np.stack([windows(plans[k].silence if silent else plans[k].inputs.features.mfcc,
                                             plans[k].frames) for k, _, silent in variants])
         pad = lambda a: np.pad(a, ((0, frames - len(a)), (0, 0)), mode="edge")
         gumbel = np.stack([pad(gumbel_noise(p.inputs.seed, p.frames, GAZE_REGIONS ** 2)) for p in plans])
         device = self._device
         as_tensor = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)
+        variant_mix = np.stack([pad(m) for _, m, _ in variants])
         decoded = decode(loaded.model, as_tensor(take_windows), as_tensor(np.stack([pad(p.mix) for p in plans])),
-                         as_tensor(gumbel), landmark_mix=as_tensor(np.stack([pad(m) for _, m, _ in variants])),
-                         landmark_windows=as_tensor(variant_windows))
+                         as_tensor(gumbel), [p.frames for p in plans],
+                         LandmarkVariants(as_tensor(variant_windows), as_tensor(variant_mix),
+                                          [plans[k].frames for k, _, _ in variants], main_rows))
         decoded_at = time.perf_counter()
         tracks, row = [], 0
         for k, plan in enumerate(plans):

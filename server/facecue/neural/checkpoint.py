@@ -12,6 +12,7 @@ never arbitrary objects) holding
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ class LoadedModel:
     mfcc_std: np.ndarray
     training: dict
     path: Path
+    digest: str                 # sha256 of the file: two checkpoints never share a version string
 
 
 def save(path: str | Path, model: CueModel, *, version: str, mfcc_mean: np.ndarray, mfcc_std: np.ndarray,
@@ -88,4 +90,5 @@ def load(path: str | Path | None = None, device: str | torch.device = "cpu") -> 
     model.load_state_dict(state)
     model.eval().to(device)
     return LoadedModel(model=model, version=str(payload["model_version"]), mfcc_mean=payload["mfcc_mean"].numpy(),
-                       mfcc_std=payload["mfcc_std"].numpy(), training=dict(payload.get("training", {})), path=path)
+                       mfcc_std=payload["mfcc_std"].numpy(), training=dict(payload.get("training", {})), path=path,
+                       digest=hashlib.sha256(path.read_bytes()).hexdigest())

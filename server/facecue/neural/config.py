@@ -39,7 +39,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    steps: int = 3000
+    steps: int = 6000
     batch: int = 32
     sequence_frames: int = 72         # 2.4 s per training sequence
     learning_rate: float = 2e-3
@@ -48,7 +48,9 @@ class TrainConfig:
     pose_weight: float = 1.0
     gaze_weight: float = 0.2
     emotion_weight: float = 0.1
-    y_weight: float = 2.0             # the landmark L1 counts vertical error this much more
-    cue_noise: float = 0.05           # on the previous cues fed back, so decoding survives its own errors
+    y_weight: float = 2.0             # the landmark L1 counts vertical error this much more …
+    lip_weight: float = 3.0           # … and the 40 lip points this much more: they carry the speech
+    cue_noise: float = 0.15           # on the previous cues fed back: decoding must lean on the audio
+                                      # and survive its own errors
     validation_fraction: float = 0.05
     threads: int = 0                  # torch CPU threads; 0 = torch's default

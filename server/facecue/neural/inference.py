@@ -58,6 +58,17 @@ def windowed_context(seq: Sequentializer, codes: torch.Tensor, window: int, over
     return total / norm[None, :, None]
 
 
+def context_by_length(seq: Sequentializer, codes: torch.Tensor, lengths: list[int], window: int,
+                      overlap: int) -> torch.Tensor:
+    """Takes of different lengths padded into one batch: each read over its own frames only, so
+    a take's context never depends on what it is batched with (takes of one length share a call)."""
+    out = torch.zeros(*codes.shape[:2], seq.context_dims, device=codes.device)
+    for length in sorted(set(lengths)):
+        rows = torch.as_tensor([i for i, n in enumerate(lengths) if n == length], device=codes.device)
+        out[rows, :length] = windowed_context(seq, codes[rows, :length], window, overlap)
+    return out
+
+
 class _Stepper:
     """One sequentializer's decoder, stepped a frame at a time with its trained weights."""
 
@@ -79,53 +90,55 @@ class _Stepper:
         return self.seq.head(self.h)
 
 
-@torch.inference_mode()
-def decode(model: CueModel, windows: torch.Tensor, mix: torch.Tensor, gumbel: torch.Tensor,
-           landmark_mix: torch.Tensor | None = None, landmark_windows: torch.Tensor | None = None) -> Decoded:
-    """windows (B, F, W, D), mix (B, F, 8), gumbel (B, F, S·S) → Decoded.
+@dataclass
+class LandmarkVariants:
+    """The landmark sequentializer's own batch: each take once as itself (row ``main_rows[k]``)
+    and again under other conditions (a region's emotion mix, silence for lip scaling)."""
+    windows: torch.Tensor       # (B', F, W, D)
+    mix: torch.Tensor           # (B', F, 8)
+    lengths: list[int]
+    main_rows: list[int]        # (B,) the row that is take k itself
 
-    ``landmark_mix`` / ``landmark_windows`` (B', F, …) give the landmark sequentializer its own
-    batch of variants (other emotions per face region, silence for lip scaling); their
-    hidden states feed no classifier. Without them it decodes the takes themselves.
-    """
+
+@torch.inference_mode()
+def decode(model: CueModel, windows: torch.Tensor, mix: torch.Tensor, gumbel: torch.Tensor, lengths: list[int],
+           variants: LandmarkVariants | None = None) -> Decoded:
+    """windows (B, F, W, D), mix (B, F, 8), gumbel (B, F, S·S), each take's frame count → Decoded
+    (landmarks per variant row when ``variants`` are given, else per take)."""
     cfg = model.cfg
     b, frames = windows.shape[:2]
+    variants = variants or LandmarkVariants(windows, mix, lengths, list(range(b)))
+    window, overlap = cfg.window_frames, cfg.overlap_frames
     codes = model.audio_codes(windows)
-    ctx = {name: windowed_context(getattr(model, name), codes, cfg.window_frames, cfg.overlap_frames)
-           for name in ("landmarks", "pose", "gaze")}
-    steppers = {name: _Stepper(getattr(model, name), ctx[name], getattr(model, name).emotion(mix))
-                for name in ("landmarks", "pose", "gaze")}
-    variants = None
-    if landmark_mix is not None:
-        lm_ctx = windowed_context(model.landmarks, model.audio_codes(landmark_windows), cfg.window_frames,
-                                  cfg.overlap_frames)
-        variants = _Stepper(model.landmarks, lm_ctx, model.landmarks.emotion(landmark_mix))
-    s = cfg.gaze_regions
-    device = windows.device
-    lm_prev = torch.zeros(b, 3 * cfg.landmark_points, device=device)
-    var_prev = torch.zeros(landmark_mix.shape[0], 3 * cfg.landmark_points, device=device) if variants else None
+    variant_codes = codes if variants.windows is windows else model.audio_codes(variants.windows)
+    steppers = {
+        "landmarks": _Stepper(model.landmarks, context_by_length(model.landmarks, variant_codes, variants.lengths,
+                                                                 window, overlap), model.landmarks.emotion(variants.mix)),
+        "pose": _Stepper(model.pose, context_by_length(model.pose, codes, lengths, window, overlap),
+                         model.pose.emotion(mix)),
+        "gaze": _Stepper(model.gaze, context_by_length(model.gaze, codes, lengths, window, overlap),
+                         model.gaze.emotion(mix))}
+    s, h, device = cfg.gaze_regions, cfg.decoder_hidden, windows.device
+    rows = len(variants.lengths)
+    main = torch.as_tensor(variants.main_rows, device=device)
+    lm_prev = torch.zeros(rows, 3 * cfg.landmark_points, device=device)
     pose_prev = torch.zeros(b, 6, device=device)
     gaze_prev = model.gaze_input(torch.full((b,), 2 + s * 2, device=device))      # both eyes forward
-    landmarks = torch.empty(b, frames, 3 * cfg.landmark_points, device=device)
-    var_out = torch.empty(landmark_mix.shape[0], frames, 3 * cfg.landmark_points, device=device) if variants else None
+    landmarks = torch.empty(rows, frames, 3 * cfg.landmark_points, device=device)
     pose = torch.empty(b, frames, 6, device=device)
     gaze = torch.empty(b, frames, dtype=torch.long, device=device)
-    hidden = torch.empty(b, frames, 3 * cfg.decoder_hidden, device=device)
-    h = cfg.decoder_hidden
+    hidden = torch.empty(b, frames, 3 * h, device=device)
     for t in range(frames):
         lm_prev = landmarks[:, t] = steppers["landmarks"].step(t, lm_prev)
         pose_prev = pose[:, t] = steppers["pose"].step(t, pose_prev)
         joint = (steppers["gaze"].step(t, gaze_prev) + gumbel[:, t]).argmax(-1)
         gaze[:, t] = joint
         gaze_prev = model.gaze_input(joint)
-        hidden[:, t, :h], hidden[:, t, h:2 * h], hidden[:, t, 2 * h:] = \
-            steppers["landmarks"].h, steppers["pose"].h, steppers["gaze"].h
-        if variants:
-            var_prev = var_out[:, t] = variants.step(t, var_prev)
+        hidden[:, t, :h] = steppers["landmarks"].h[main]
+        hidden[:, t, h:2 * h], hidden[:, t, 2 * h:] = steppers["pose"].h, steppers["gaze"].h
     probs = torch.softmax(model.classifier(hidden), -1)
-    chosen = var_out if variants else landmarks
-    return Decoded(landmarks=chosen.reshape(chosen.shape[0], frames, -1, 3).cpu().numpy(),
-                   pose=pose.cpu().numpy(), gaze=gaze.cpu().numpy(), emotion_probs=probs.cpu().numpy())
+    return Decoded(landmarks=landmarks.reshape(rows, frames, -1, 3).cpu().numpy(), pose=pose.cpu().numpy(),
+                   gaze=gaze.cpu().numpy(), emotion_probs=probs.cpu().numpy())
 
 
 def gumbel_noise(seed: int, frames: int, classes: int) -> np.ndarray:

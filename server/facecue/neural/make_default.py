@@ -29,15 +29,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, required=True, help="folder for the corpus and held-out split")
     parser.add_argument("--out", type=Path, default=checkpoint.DEFAULT)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="keep the checkpoint at --out; evaluate it again and rewrite the record")
     args = parser.parse_args(argv)
     corpus, held_out = args.work / "corpus", args.work / "heldout"
     for folder, clips, seed, held in ((corpus, CORPUS_CLIPS, 0, False), (held_out, HELD_OUT_CLIPS, 1, True)):
         with tqdm(total=clips, desc=f"corpus {folder.name}", unit="clip") as bar:
             synthetic.build(folder, clips, seed=seed, held_out=held, progress=lambda done, total: bar.update(1))
-    recipe = TrainConfig(threads=args.threads)
-    with tqdm(total=recipe.steps, desc="train", unit="step") as bar:
-        summary = training.train(corpus, args.out, tcfg=recipe, version=VERSION, device="cpu",
-                                 progress=lambda step, losses: bar.update(1))
+    if args.evaluate_only:
+        summary = checkpoint.load(args.out).training
+    else:
+        recipe = TrainConfig(threads=args.threads)
+        with tqdm(total=recipe.steps, desc="train", unit="step") as bar:
+            summary = training.train(corpus, args.out, tcfg=recipe, version=VERSION, device="cpu",
+                                     progress=lambda step, losses: bar.update(1))
     report = evaluation.evaluate(held_out, NeuralBackend(args.out, device="cpu"))
     print(evaluation.format_report(report))
     record = {"version": VERSION, "command": "python -m facecue.neural.make_default --work DIR",

@@ -10,7 +10,7 @@ One audio CNN, shared, codes the speech; each sequentializer turns the codes int
 The gaze sequentializer's output is S·S logits over joint classes v = u_left + S·u_right
 (Eq. 3–5); the collaborative emotion classifier reads [h^lm_t, h^pose_t, h^gaze_t] (Eq. 6).
 Eq. 7: L = λ_lm L1_y(landmarks) + λ_pose L1(pose) + λ_gaze CE(gaze) + λ_emo CE(emotion), the
-landmark L1 weighting the vertical axis (mouth opening) higher.
+landmark L1 weighting the vertical axis (mouth opening) and the lip points higher.
 
 Training decodes with the true previous cues (teacher forcing, with noise) in one fused
 LSTM call; ``inference`` steps the same weights one frame at a time.
@@ -24,6 +24,7 @@ from torch.nn import functional as F
 from ..audio import MFCC_DIMS
 from ..names import EMOTIONS
 from .config import ModelConfig, TrainConfig
+from .representation import LIP_ROWS
 
 
 class AudioEncoder(nn.Module):
@@ -104,9 +105,12 @@ class CueModel(nn.Module):
 
 def loss(outputs: dict, targets: dict, cfg: TrainConfig) -> tuple[torch.Tensor, dict[str, float]]:
     """Eq. 7 over a batch; also each term, for logs."""
-    axis_weight = torch.tensor([1.0, cfg.y_weight, 1.0], device=outputs["landmarks"].device)
+    device = outputs["landmarks"].device
+    axis_weight = torch.tensor([1.0, cfg.y_weight, 1.0], device=device)
+    point_weight = torch.ones(outputs["landmarks"].shape[-2], 1, device=device)
+    point_weight[torch.as_tensor(LIP_ROWS, device=device)] = cfg.lip_weight
     terms = {
-        "landmarks": ((outputs["landmarks"] - targets["landmarks"]).abs() * axis_weight).mean(),
+        "landmarks": ((outputs["landmarks"] - targets["landmarks"]).abs() * axis_weight * point_weight).mean(),
         "pose": (outputs["pose"] - targets["pose"]).abs().mean(),
         "gaze": F.cross_entropy(outputs["gaze"].flatten(0, 1), targets["gaze"].flatten()),
         "emotion": F.cross_entropy(outputs["emotion"].flatten(0, 1), targets["emotion"].flatten()),

@@ -34,6 +34,7 @@ def _rows(indices) -> np.ndarray:
 SUBSET = topo.subset_147()
 IRIS_ROWS = {eye: _rows(topo.group(f"{eye}_iris")) for eye in ("left", "right")}
 EYE_ROWS = {eye: _rows(topo.group(f"{eye}_eye")) for eye in ("left", "right")}
+LIP_ROWS = _rows(topo.group("lips"))
 
 
 def inter_ocular_cm(face: np.ndarray) -> float:

@@ -120,6 +120,12 @@ def _noisy(inputs: dict, scale: float, generator: torch.Generator) -> dict:
     return out
 
 
+def _validate(model: CueModel, inputs: dict, targets: dict, tcfg: TrainConfig) -> dict:
+    model.eval()
+    with torch.no_grad():
+        return loss(model(**inputs), targets, tcfg)[1]
+
+
 def _to(pair: tuple[dict, dict], device: torch.device) -> tuple[dict, dict]:
     return tuple({k: v.to(device) for k, v in part.items()} for part in pair)
 
@@ -149,7 +155,8 @@ def train(cache: str | Path, out: str | Path, *, cfg: ModelConfig = ModelConfig(
     generator = torch.Generator().manual_seed(tcfg.seed)
     started = time.perf_counter()
     terms: dict = {}
-    validation_terms: dict = {}
+    initial = _validate(model, check_inputs, check_targets, tcfg)
+    validation_terms = initial
     for step in range(1, tcfg.steps + 1):
         model.train()
         inputs, targets = _to(batches.sample(rng, tcfg.batch), device)
@@ -160,14 +167,13 @@ def train(cache: str | Path, out: str | Path, *, cfg: ModelConfig = ModelConfig(
         optimizer.step()
         schedule.step()
         if step % 200 == 0 or step == tcfg.steps:
-            model.eval()
-            with torch.no_grad():
-                validation_terms = loss(model(**check_inputs), check_targets, tcfg)[1]
+            validation_terms = _validate(model, check_inputs, check_targets, tcfg)
         if progress:
             progress(step, {"train": terms, "validation": validation_terms})
     summary = {"recipe": asdict(tcfg), "dataset": str(cache), "clips": {"train": len(training),
                "validation": len(validation)}, "frames": int(sum(c.frames for c in training)),
                "seconds": round(time.perf_counter() - started, 1),
+               "initial_loss": {"validation": initial},
                "final_loss": {"train": terms, "validation": validation_terms},
                "torch": torch.__version__}
     checkpoint.save(out, model.cpu(), version=version, mfcc_mean=mean, mfcc_std=std, training=summary)

@@ -17,6 +17,7 @@ class ProceduralBackend:
     name = "procedural"
     version = "1.0"
     native_fps = 30.0
+    uses_phones = True           # visemes are timed by the recognised phones
 
     def generate(self, inputs: CueInputs) -> CueTrack:
         fps = self.native_fps
