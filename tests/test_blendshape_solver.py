@@ -42,4 +42,4 @@ def test_random_expressions_and_frame_independence(reference):
     assert np.abs(weights - truth)[:, SOLVED].mean() < 0.02
     assert weights[:, ARKIT_INDEX["jawRight"]].max() < 0.05             # the mirror twin stays off
     one = solve(landmarks[7:8], reference.local, basis=basis)
-    np.testing.assert_allclose(one[0], weights[7], atol=1e-5)         # each frame solved on its own
+    np.testing.assert_allclose(one[0], weights[7], atol=2e-4)         # each frame solved on its own (float32)

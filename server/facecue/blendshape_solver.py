@@ -43,7 +43,9 @@ def solve_offsets(offsets: np.ndarray, points: np.ndarray, neutral: np.ndarray,
     gram = design @ design.T
     gram += RIDGE * np.trace(gram) / len(gram) * np.eye(len(gram))
     target = offsets @ design.T                                                        # (F, K)
-    step = 1.0 / np.linalg.eigvalsh(gram)[-1]
+    step = np.float32(1.0 / np.linalg.eigvalsh(gram)[-1])
+    # Set up in float64, iterated in float32: 3× faster, and weights need only ~1e-4.
+    gram, target = gram.astype(np.float32), target.astype(np.float32)
     weights = momentum = np.zeros_like(target)
     t = 1.0
     for _ in range(iterations):                 # iterations over the whole take, not per frame
