@@ -2,7 +2,7 @@
 
     python bench/run.py [--quick]
 
-- cue generation: frames/s for a 30 s take, cues only
+- cue generation: frames/s for a 30 s take, cues only, whole pipeline (procedural and neural backends)
 - rendering: frames/s at 256² and 512² (the device's default batch)
 - batch: takes/min of ``facecue batch`` (a fresh process, start-up included) for the same 8 s
   takes with 1 and 2 local workers, and on a local Ray cluster
@@ -37,9 +37,9 @@ def speech(folder: Path, seconds: float, name: str) -> Path:
     return out
 
 
-def cue_rate(pipeline, audio: Path) -> tuple[float, float]:
+def cue_rate(pipeline, audio: Path, backend: str = "procedural") -> tuple[float, float]:
     from facecue.config import TakeRequest
-    request = TakeRequest(audio=audio, image=SAMPLES / "face.jpg")
+    request = TakeRequest(audio=audio, image=SAMPLES / "face.jpg", backend=backend)
     pipeline.run(request)                                         # warm: models loaded, kernels compiled
     start = time.perf_counter()
     take = pipeline.run(request)
@@ -119,6 +119,8 @@ def main() -> None:
         short = speech(folder, 8, "short")
         frames_s, realtime = cue_rate(pipeline, long_audio)
         rows.append(("cue generation, cues only", f"{frames_s:,.0f} frames/s", f"{realtime:.1f}× real time"))
+        frames_s, realtime = cue_rate(pipeline, long_audio, "neural")
+        rows.append(("  … neural backend, one take", f"{frames_s:,.0f} frames/s", f"{realtime:.1f}× real time"))
         for size in ("256", "512"):
             fps = render_rate(size)
             rows.append((f"rendering {size}²", f"{fps:.1f} frames/s", f"{fps / FPS:.2f}× real time"))
