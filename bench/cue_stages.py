@@ -14,7 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from facecue.audio import extract_features, load_audio
 from facecue.config import TakeRequest

@@ -10,7 +10,6 @@ from facecue.names import ARKIT_INDEX
 from facecue.neural import checkpoint, config, representation as rep
 from facecue.neural.backend import NeuralBackend
 from facecue.neural.inference import window_starts, windowed_context
-from facecue.neural.model import CueModel
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ Heavy parts (MediaPipe) load once per Pipeline and are shared by every request.
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import numpy as np

@@ -75,3 +75,13 @@ def read_index(cache: Path) -> list[dict]:
         if (cache / entry["path"]).is_file():
             entries[entry["path"]] = entry
     return [entries[key] for key in sorted(entries)]
+
+
+def load_prepared(cache: str | Path) -> tuple[list[dict], list[PreparedClip]]:
+    """Every clip of a cache with its index entry; a clear error for an empty or missing cache."""
+    from ..errors import InvalidInput
+    cache = Path(cache)
+    entries = read_index(cache)
+    if not entries:
+        raise InvalidInput(f"no prepared clips in '{cache}' (run facecue prepare or facecue corpus first)")
+    return entries, [load(cache / e["path"]) for e in entries]

@@ -33,7 +33,6 @@ from .. import topology as topo
 from ..audio import FEATURE_RATE, AudioFeatures
 from ..cues import CueInputs, CueTrack
 from ..dataset import clips as clip_io
-from ..errors import InvalidInput
 from ..names import EMOTIONS, GAZE_REGIONS
 from ..timing import resample
 from . import representation as rep
@@ -93,11 +92,7 @@ def still_track(clip: clip_io.PreparedClip, rest: rep.Rest) -> CueTrack:
 
 def evaluate(cache: str | Path, backend, *, batch: int = 16, seed: int = 0,
              progress: Callable[[int, int], None] | None = None) -> dict:
-    cache = Path(cache)
-    entries = clip_io.read_index(cache)
-    if not entries:
-        raise InvalidInput(f"no prepared clips in '{cache}' (run facecue prepare or facecue corpus first)")
-    prepared = [clip_io.load(cache / e["path"]) for e in entries]
+    entries, prepared = clip_io.load_prepared(cache)
     rests = rep.speaker_rests(prepared)
     rows = {"model": [], "still": []}
     labels = {"model": {}, "target": {}}

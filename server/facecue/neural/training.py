@@ -55,11 +55,7 @@ def _at_rate(clip: clip_io.PreparedClip, fps: float):
 
 
 def load_dataset(cache: str | Path, cfg: ModelConfig) -> list[TrainingClip]:
-    cache = Path(cache)
-    entries = clip_io.read_index(cache)
-    if not entries:
-        raise InvalidInput(f"no prepared clips in '{cache}' (run facecue prepare or facecue corpus first)")
-    prepared = [clip_io.load(cache / e["path"]) for e in entries]
+    entries, prepared = clip_io.load_prepared(cache)
     rests = rep.speaker_rests(prepared)
     out = []
     for entry, clip in zip(entries, prepared):

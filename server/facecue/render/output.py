@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from ..config import RenderOptions
-from ..take import FRAMES_DIR, IMAGE_SUFFIXES, VIDEO, frame_pattern
+from ..take import FRAMES_DIR, VIDEO, frame_pattern
 from .portrait import PreparedPortrait
 
 os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")   # OpenCV reads it at the first EXR write
