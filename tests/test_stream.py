@@ -54,3 +54,15 @@ def test_stream_honours_controls(client, assets):
     labels = np.concatenate([a["gaze_labels"] for _, a in batches])
     jaw = np.concatenate([a["blendshapes"] for _, a in batches])[:, 17]
     assert np.ptp(pose[:, :3], axis=0).max() < 1e-3 and np.all(labels == 2) and jaw.max() < 0.05
+
+
+def test_stream_with_the_neural_backend(client, assets):
+    audio = load_audio(assets / "speech.wav")
+    batches = list(client.stream(_chunks(audio.samples, 640), assets / "face.png", emotion="sad", backend="neural"))
+    pose = np.concatenate([a["pose"] for _, a in batches])
+    jaw = np.concatenate([a["blendshapes"] for _, a in batches])[:, 17]
+    assert len(pose) == int(np.ceil(audio.duration_s * 30 - 1e-9)) and len(batches) > 10
+    assert np.abs(np.diff(pose[:, :3], axis=0)).max() < 3.0 and jaw.std() > 0.03
+    with pytest.raises(FaceCueClientError) as err:
+        list(client.stream(_chunks(audio.samples[:3200], 640), assets / "face.png", backend="dreamy"))
+    assert err.value.code == "INVALID_ARGUMENT" and "unknown backend 'dreamy'" in err.value.message
