@@ -36,7 +36,7 @@ def unregister() -> None:
 def batch(audio: str, photo: str, *, server: str = "localhost:50051", emotion: str = "neutral",
           intensity: float = 1.0, takes_dir: str | None = None, render: bool = True, size: str = "512",
           transcript: str = "", token: str = "", save: str | None = None, options=None, scene=None,
-          lip_scale: float = 1.0, head_scale: float = 1.0, gaze: bool = True):
+          lip_scale: float = 1.0, head_scale: float = 1.0, gaze: bool = True, backend: str = "procedural"):
     """Generate a take synchronously, import it into ``scene`` and optionally save the .blend.
 
     Returns the import report; raises with a readable message on any failure.
@@ -52,7 +52,7 @@ def batch(audio: str, photo: str, *, server: str = "localhost:50051", emotion: s
     request = GenerateRequest(server=server, audio=Path(audio), photo=Path(photo), emotion=emotion,
                               intensity=intensity, fps=scene_fps(scene), transcript=transcript, render=render,
                               size=size, token=token, out=base / f"{Path(audio).stem}_{emotion}",
-                              lip_scale=lip_scale, head_scale=head_scale, gaze=gaze)
+                              lip_scale=lip_scale, head_scale=head_scale, gaze=gaze, backend=backend)
     take_dir = generate(request)
     report = import_take(take_dir, options or ImportOptions(start_frame=scene.frame_start), scene)
     if save:

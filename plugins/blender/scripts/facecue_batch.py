@@ -18,6 +18,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--photo", required=True)
     parser.add_argument("--emotion", default="neutral")
     parser.add_argument("--intensity", type=float, default=1.0)
+    parser.add_argument("--backend", default="procedural", choices=("procedural", "neural"), help="cue model")
     parser.add_argument("--server", default="localhost:50051")
     parser.add_argument("--token", default="")
     parser.add_argument("--takes-dir")
@@ -33,6 +34,7 @@ def main(argv: list[str]) -> int:
         report = facecue_blender.batch(
             args.audio, args.photo, server=args.server, emotion=args.emotion, intensity=args.intensity,
             takes_dir=args.takes_dir, render=not args.no_render, size=args.size, token=args.token, save=args.save,
+            backend=args.backend,
             options=ImportOptions(target_mesh=args.target_mesh, start_frame=bpy.context.scene.frame_start))
     except Exception as err:
         from facecue_blender.blender.generation import user_message

@@ -1,6 +1,7 @@
 """The extension in real Blender (PyPI bpy), against a real FaceCue server over loopback."""
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -231,3 +232,7 @@ def test_panel_operators_and_headless_batch(bpy, assets, server, tmp_path):
     head = bpy.data.objects["FaceCue speech_fear head"]
     yaw = _keys(_curves(bpy, head.animation_data.action)[("rotation_euler", 2)])[:, 1]
     assert np.ptp(yaw) < 1e-5                                     # the controls reached the server
+    learned = facecue_blender.batch(str(assets / "speech.wav"), str(assets / "face.jpg"), server=server,
+                                    emotion="angry", takes_dir=str(tmp_path / "takes"), render=False, backend="neural")
+    manifest = json.loads((tmp_path / "takes" / "speech_angry" / "manifest.json").read_text())
+    assert learned.frames > 10 and manifest["model"]["backend"] == "neural"      # the cue model chosen

@@ -23,6 +23,7 @@ class GenerateRequest:
     lip_scale: float = 1.0
     head_scale: float = 1.0
     gaze: bool = True
+    backend: str = "procedural"      # cue model on the server: procedural or neural
 
 
 def check(request: GenerateRequest) -> None:
@@ -47,7 +48,7 @@ def generate(request: GenerateRequest, on_progress=None, client_box: list | None
         take = client.generate(request.audio, request.photo, emotion=request.emotion, intensity=request.intensity,
                                fps=request.fps, transcript=request.transcript, render=request.render,
                                size=request.size, video=request.render, controls=controls,
-                               on_progress=on_progress)
+                               backend=request.backend, on_progress=on_progress)
     return take_io.write(take, request.out, overwrite=True)
 
 

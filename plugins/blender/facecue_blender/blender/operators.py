@@ -23,7 +23,7 @@ def build_request(context) -> GenerateRequest:
         out=Path(bpy.path.abspath(settings.takes_dir)) / name, emotion=settings.emotion,
         intensity=settings.intensity, fps=scene_fps(context.scene), transcript=settings.transcript,
         render=settings.render_frames, size=settings.frame_size, lip_scale=settings.lip_scale,
-        head_scale=settings.head_scale, gaze=settings.gaze)
+        head_scale=settings.head_scale, gaze=settings.gaze, backend=settings.backend)
 
 
 def _import(operator, context, take_dir: Path) -> set[str]:

@@ -15,7 +15,7 @@ class FACECUE_PT_panel(bpy.types.Panel):
         settings = context.scene.facecue
         layout = self.layout
         column = layout.column(align=True)
-        for name in ("audio", "photo", "emotion", "intensity", "transcript"):
+        for name in ("audio", "photo", "emotion", "intensity", "transcript", "backend"):
             column.prop(settings, name)
         row = layout.row(align=True)
         row.prop(settings, "lip_scale")

@@ -26,6 +26,10 @@ class FaceCueSettings(bpy.types.PropertyGroup):
                                        description="Speech mouth motion × this")
     head_scale: bpy.props.FloatProperty(name="Head motion", default=1.0, min=0.0, max=2.0,
                                         description="Head motion × this")
+    backend: bpy.props.EnumProperty(
+        name="Cue model", default="procedural",
+        items=[("procedural", "Procedural", "Rules timed by the recognised phones: the tightest lip sync"),
+               ("neural", "Neural", "The trained sequentializers: learned, emotion-specific head motion and gaze")])
     gaze: bpy.props.BoolProperty(name="Eyes wander", default=True, description="Off: eyes straight ahead")
     takes_dir: bpy.props.StringProperty(name="Takes", subtype="DIR_PATH", default="//facecue_takes/",
                                         description="Where generated takes are written")
