@@ -93,6 +93,7 @@ def test_manifest_is_checked_before_anything_runs(tmp_path):
              ({"takes": [{"name": "a", "audio": "missing.wav", "photo": "p.jpg"}]}, "audio file"),
              ({"takes": [{"name": "a", "emotion": "elated", "audio": "a.wav", "photo": "p.jpg"}]}, "unknown emotion"),
              ({"takes": [{"name": "a", "take": "nowhere"}]}, "is not a take directory"),
+             ({"takes": [{"name": "a", "audio": "a.wav", "photo": "p.jpg", "backend": "magic"}]}, "unknown backend 'magic'"),
              ({"takes": [{"name": "a", "audio": "a.wav"}]}, "needs either 'take' or both"),
              ({"takes": [{"name": "a", "take": "t"}, {"name": "a", "take": "t"}]}, "take 2 \\('a'\\): the name is used twice")]
     (tmp_path / "t").mkdir()

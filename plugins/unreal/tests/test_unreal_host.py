@@ -139,6 +139,7 @@ def test_menu_settings_and_background_generation(unreal, server, inputs, monkeyp
     settings = settings_module.new_settings()
     settings.server, settings.audio, settings.photo = server, str(inputs["audio"]), str(inputs["photo"])
     settings.render_frames, settings.import_anim = False, False
+    assert settings.backend == "procedural"
     job = menu.run(settings)
     assert job is not None and any(c.name == "show_object_details_view" for c in unreal.calls)
     job._finished.wait(120)
@@ -161,7 +162,7 @@ def test_headless_manifest_imports_what_it_can_and_fails_loudly(unreal, server, 
     jobs = {"server": server, "destination": "/Game/Shots", "takes_dir": str(tmp_path / "takes"), "takes": [
         {"name": "existing", "take": str(take_dir)},
         {"name": "fresh", "audio": str(inputs["audio"]), "photo": str(inputs["photo"]), "emotion": "sad",
-         "render": False},
+         "render": False, "backend": "neural"},
         {"name": "broken", "audio": str(inputs["audio"]), "photo": str(blank)}]}
     path = tmp_path / "jobs.json"
     path.write_text(json.dumps(jobs))
@@ -170,5 +171,7 @@ def test_headless_manifest_imports_what_it_can_and_fails_loudly(unreal, server, 
     errors = [m for level, m in unreal.logs if level == "error"]
     assert len(errors) == 1 and "take 'broken' failed: server refused" in errors[0]
     assert any("2 of 3 takes imported" in m for _, m in unreal.logs)
+    fresh = json.loads((tmp_path / "takes" / "fresh" / "manifest.json").read_text())
+    assert fresh["model"]["backend"] == "neural"                                   # the cue model asked for
     path.write_text(json.dumps({"takes": []}))
     assert run(str(path)) == 2

@@ -3,7 +3,8 @@
     {"server": "farm:50051", "token": "", "destination": "/Game/FaceCue",
      "skeleton": "/Game/MetaHumans/Common/Face/Face_Archetype_Skeleton",
      "takes": [{"name": "line01", "audio": "/mnt/vo/line01.wav", "photo": "/mnt/ref/ana.jpg",
-                "emotion": "happy", "intensity": 0.8, "fps": 30, "render": true, "size": "512"},
+                "emotion": "happy", "intensity": 0.8, "fps": 30, "render": true, "size": "512",
+                "backend": "neural"},
                {"name": "line02", "take": "/mnt/takes/line02"}]}
 
 Every problem is reported with the take's position and name before anything runs.
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 EMOTIONS = ("neutral", "angry", "contempt", "disgusted", "fear", "happy", "sad", "surprised")
+BACKENDS = ("procedural", "neural")         # the server's cue models
 
 
 class ManifestError(ValueError):
@@ -32,6 +34,7 @@ class TakeJob:
     fps: float = 30.0
     render: bool = True
     size: str = "512"
+    backend: str = "procedural"
 
 
 @dataclass(frozen=True)
@@ -85,12 +88,15 @@ def parse(data: dict, base: Path = Path(".")) -> Manifest:
         for label, value in (("audio", audio), ("photo", photo)):
             if not _path(value, base).is_file():
                 raise ManifestError(f"{where}: {label} file '{_path(value, base)}' does not exist")
+        backend = entry.get("backend", "procedural")
+        if backend not in BACKENDS:
+            raise ManifestError(f"{where}: unknown backend '{backend}' (choose {' or '.join(BACKENDS)})")
         intensity, fps = float(entry.get("intensity", 1.0)), float(entry.get("fps", 30.0))
         if not 0 <= intensity <= 1 or not 0 < fps <= 240:
             raise ManifestError(f"{where}: intensity must be in [0, 1] and fps in (0, 240]")
         jobs.append(TakeJob(name=name, audio=_path(audio, base), photo=_path(photo, base), emotion=emotion,
                             intensity=intensity, fps=fps, render=bool(entry.get("render", True)),
-                            size=str(entry.get("size", "512"))))
+                            size=str(entry.get("size", "512")), backend=backend))
     return Manifest(takes=jobs, server=str(data.get("server", "localhost:50051")), token=str(data.get("token", "")),
                     destination=str(data.get("destination", "/Game/FaceCue")), skeleton=str(data.get("skeleton", "")),
                     takes_dir=_path(data.get("takes_dir", "Saved/FaceCue/takes"), base))

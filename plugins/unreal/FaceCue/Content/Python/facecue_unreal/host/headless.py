@@ -29,7 +29,8 @@ def run(manifest_path: str) -> int:
         try:
             take_dir = job.take or generate_take(jobs.server, jobs.token, str(job.audio), str(job.photo),
                                                  jobs.takes_dir / job.name, emotion=job.emotion,
-                                                 intensity=job.intensity, fps=job.fps, render=job.render, size=job.size)
+                                                 intensity=job.intensity, fps=job.fps, render=job.render, size=job.size,
+                                                 backend=job.backend)
             result = import_take(Path(take_dir), options, name=job.name)
             unreal.log(f"FaceCue: {job.name} → {result.folder}")
         except Exception as err:                 # one take's failure is reported, the rest go on

@@ -48,7 +48,8 @@ def run(settings=None) -> Background | None:
     unreal.log(f"FaceCue: generating on {settings.server} …")
     return Background(lambda: generate_take(settings.server, settings.token, settings.audio, settings.photo, out,
                                             emotion=settings.emotion, intensity=settings.intensity, fps=settings.fps,
-                                            render=settings.render_frames), done).start()
+                                            render=settings.render_frames, backend=settings.backend or "procedural"),
+                      done).start()
 
 
 @unreal.uclass()

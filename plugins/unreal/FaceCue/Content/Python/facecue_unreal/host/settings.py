@@ -15,6 +15,8 @@ class FaceCueSettings(unreal.Object):
     emotion = unreal.uproperty(str, meta={"Category": "Take"})
     intensity = unreal.uproperty(float, meta={"Category": "Take", "ClampMin": "0", "ClampMax": "1"})
     fps = unreal.uproperty(float, meta={"Category": "Take"})
+    backend = unreal.uproperty(str, meta={"Category": "Take",
+                                          "ToolTip": "Cue model: procedural (tightest lip sync) or neural (learned)"})
     render_frames = unreal.uproperty(bool, meta={"Category": "Take"})
     destination = unreal.uproperty(str, meta={"Category": "Import", "ToolTip": "Content folder, e.g. /Game/FaceCue"})
     import_sound = unreal.uproperty(bool, meta={"Category": "Import"})
@@ -25,7 +27,7 @@ class FaceCueSettings(unreal.Object):
     bone_tracks = unreal.uproperty(bool, meta={"Category": "Import"})
 
 
-DEFAULTS = {"server": "localhost:50051", "emotion": "neutral", "intensity": 1.0, "fps": 30.0, "render_frames": True,
+DEFAULTS = {"server": "localhost:50051", "emotion": "neutral", "backend": "procedural", "intensity": 1.0, "fps": 30.0, "render_frames": True,
             "destination": "/Game/FaceCue", "import_sound": True, "import_frames": True, "import_sequence": True,
             "import_anim": True}
 

@@ -39,12 +39,13 @@ class Background:
 
 
 def generate_take(server: str, token: str, audio: str, photo: str, out: Path, *, emotion: str, intensity: float,
-                  fps: float, render: bool, size: str = "512") -> Path:
+                  fps: float, render: bool, size: str = "512", backend: str = "procedural") -> Path:
     """Generate on a FaceCue server and write the take (runs on the background thread)."""
     from facecue import take as take_io
     from facecue.client import FaceCueClient
     with FaceCueClient(server, token=token or None, timeout_s=3600) as client:
-        take = client.generate(audio, photo, emotion=emotion, intensity=intensity, fps=fps, render=render, size=size)
+        take = client.generate(audio, photo, emotion=emotion, intensity=intensity, fps=fps, render=render, size=size,
+                               backend=backend)
     return take_io.write(take, out, overwrite=True)
 
 
