@@ -210,6 +210,8 @@ def test_bundled_model_beats_standing_still_and_keeps_emotion_statistics(small_c
     assert model["mld_mm"] < 0.9 * still["mld_mm"] and model["fld_mm"] < 0.8 * still["fld_mm"]
     assert model["dtw_pitch_deg"] < still["dtw_pitch_deg"]
     assert report["emotion_accuracy"] >= 0.5
+    assert len(report["per_emotion"]) >= 3 and report["pitch_by_emotion_correlation"] > 0.6
+    assert report["gaze_tv_distance_pooled"] < 0.7 * report["still_gaze_tv_distance_pooled"]
 
 
 # -- serving ---------------------------------------------------------------------------------

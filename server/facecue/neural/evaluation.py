@@ -12,7 +12,8 @@ clip's frame rate (the shorter of the two lengths). Definitions:
               length — the mean angle difference (degrees) once timing shifts are forgiven
   DTW pupil   per eye: the same on pupil speed, |Δ(yaw, pitch)| · fps (degrees / s)
   gaze regions  per emotion: the share of frames in each of the S regions (both eyes pooled)
-                for generated and target, and their total-variation distance ½ Σ |p − q|
+                for generated and target, and their total-variation distance ½ Σ |p − q|;
+                also over all clips at once ("pooled")
   per-emotion statistics: mean head pitch relative to the rest pose, generated vs target, and
                 the correlation of those per-emotion means across the emotions present
   emotion accuracy: the collaborative classifier's clip-averaged argmax vs the clip's label
@@ -132,13 +133,19 @@ def summarize(rows: dict, labels: dict, classified: list[bool]) -> dict:
             "target_pitch_offset_deg": float(np.mean([r["target_pitch_offset_deg"] for r in mine])),
             "gaze_regions": [round(float(v), 4) for v in generated],
             "target_gaze_regions": [round(float(v), 4) for v in target],
-            "gaze_tv_distance": float(0.5 * np.abs(generated - target).sum())}
+            "gaze_tv_distance": float(0.5 * np.abs(generated - target).sum()),
+            "still_gaze_tv_distance": float(1.0 - target[2])}          # eyes always forward (region 2)
     report["per_emotion"] = per_emotion
     if len(emotions) > 2:
         ours = [per_emotion[e]["pitch_offset_deg"] for e in emotions]
         theirs = [per_emotion[e]["target_pitch_offset_deg"] for e in emotions]
         report["pitch_by_emotion_correlation"] = float(np.corrcoef(ours, theirs)[0, 1])
-    report["gaze_tv_distance_mean"] = float(np.mean([v["gaze_tv_distance"] for v in per_emotion.values()]))
+    pooled = [region_shares(np.concatenate([np.concatenate(v) for v in labels[side].values()]))
+              for side in ("model", "target")]
+    report["gaze_tv_distance_pooled"] = float(0.5 * np.abs(pooled[0] - pooled[1]).sum())
+    report["still_gaze_tv_distance_pooled"] = float(1.0 - pooled[1][2])
+    for key in ("gaze_tv_distance", "still_gaze_tv_distance"):
+        report[f"{key}_mean"] = float(np.mean([v[key] for v in per_emotion.values()]))
     report["emotion_accuracy"] = float(np.mean(classified))
     return report
 
@@ -149,7 +156,8 @@ def format_report(report: dict) -> str:
     lines = [f"{report['clips']} clips", f"{'metric':<24}{'model':>10}{'still':>10}"]
     for key in metrics["model"]:
         lines.append(f"{key:<24}{metrics['model'][key]:>10.3f}{metrics['still'][key]:>10.3f}")
-    lines.append(f"{'gaze region TV distance':<24}{report['gaze_tv_distance_mean']:>10.3f}")
+    lines.append(f"{'gaze region TV distance':<24}{report['gaze_tv_distance_mean']:>10.3f}"
+                 f"{report['still_gaze_tv_distance_mean']:>10.3f}")
     if "pitch_by_emotion_correlation" in report:
         lines.append(f"{'pitch-by-emotion corr.':<24}{report['pitch_by_emotion_correlation']:>10.3f}")
     lines.append(f"{'emotion accuracy':<24}{report['emotion_accuracy']:>10.3f}")
