@@ -229,3 +229,22 @@ def test_concurrent_neural_takes_share_batches(client, server, pipeline, assets)
                                      seed=2, backend="neural"))
     np.testing.assert_allclose(takes[2].pose, alone.pose, atol=1e-3)
     assert all(t.manifest["model"]["backend"] == "neural" for t in takes)
+
+
+def test_cue_batcher_decodes_concurrent_takes_together(pipeline, assets):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from facecue.audio import extract_features, load_audio
+    from facecue.cue_batcher import CueBatcher
+    from facecue.cues import CueInputs
+    reference = pipeline.analyze_photo(assets / "face.png")
+    features = extract_features(load_audio(assets / "speech.wav"))
+    backend = pipeline.backends["neural"]
+    batcher = CueBatcher(backend, wait_s=0.3)
+    takes = [CueInputs(reference, features, None, emotion, 1.0, seed)
+             for seed, emotion in enumerate(("happy", "sad", "angry"))]
+    with ThreadPoolExecutor(3) as pool:
+        tracks = list(pool.map(batcher.generate, takes))
+    assert max(batcher.batch_sizes) > 1 and sum(batcher.batch_sizes) == 3
+    for track, inputs in zip(tracks, takes):
+        np.testing.assert_allclose(track.pose, backend.generate(inputs).pose, atol=1e-3)

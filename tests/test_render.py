@@ -228,3 +228,25 @@ def test_head_turns_out_of_plane_read_back_as_the_pose(renderer, portrait, pipel
     change = seen[:2] - reference.pose[:2]
     wanted = np.array(turn)
     assert np.all(np.abs(change - wanted) < 0.45 * np.abs(wanted).max()), (change, wanted)
+
+
+def test_concurrent_takes_of_one_portrait_share_render_calls(pipeline, assets, happy_take):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from facecue.config import RenderSize
+    from facecue.reference import read_image
+    from facecue.render.frame_batcher import FrameBatcher
+    rgb, _ = read_image(assets / "face.png")
+    reference = pipeline.analyze_photo(assets / "face.png")
+    size = RenderSize.parse("256")
+    prepared = pipeline._prepared(rgb, reference, size)
+    assert pipeline._prepared(rgb, reference, size) is prepared                 # one preparation per photo and size
+    renderer = pipeline.renderer()
+    batcher = FrameBatcher(renderer, max_frames=4 * renderer.batch_frames, wait_s=0.05)
+    lines = [happy_take.landmarks_image[:40], happy_take.landmarks_image[40:80]]
+    with ThreadPoolExecutor(2) as pool:
+        rendered = list(pool.map(lambda marks: np.concatenate(list(batcher.batches(prepared, marks))), lines))
+    assert max(batcher.call_frames) > renderer.batch_frames and sum(batcher.call_frames) == 80     # merged calls
+    for frames, marks in zip(rendered, lines):
+        alone = renderer.render(prepared, marks)
+        assert frames.shape == alone.shape and np.abs(frames.astype(int) - alone).max() <= 1

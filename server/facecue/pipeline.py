@@ -4,6 +4,9 @@ Heavy parts (MediaPipe) load once per Pipeline and are shared by every request.
 """
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from typing import Callable
 
 import numpy as np
@@ -23,6 +26,7 @@ from .timing import resample
 
 Progress = Callable[[str, float], None]
 STAGES = ("audio", "phones", "face", "cues", "relocation", "render")
+PORTRAIT_CACHE = 8       # prepared photos kept for reuse (takes of one character share one)
 CUES_SHARE = 0.15        # of the progress bar when frames are rendered too: rendering is the long part
 
 AXES = {
@@ -44,7 +48,10 @@ class Pipeline:
         self._backends: dict[str, CueBackend] = {"procedural": ProceduralBackend(),
                                                  "neural": NeuralBackend(checkpoint, device)}
         self._renderer = None
+        self._frame_batcher = None
         self._batchers: dict[str, object] = {}
+        self._portraits: OrderedDict[tuple, object] = OrderedDict()     # prepared photos, most recent last
+        self._portraits_lock = threading.Lock()
 
     @property
     def backends(self) -> dict[str, CueBackend]:
@@ -133,15 +140,35 @@ class Pipeline:
         return fresh
 
     def _media(self, take: Take, rgb: np.ndarray, reference: Reference, options, notify: Progress):
-        from .render import Portrait, RenderedMedia
-        renderer = self.renderer()
-        prepared = renderer.prepare(Portrait(rgb, reference), options.size)
+        from .render import RenderedMedia
 
         def frames_done(done: int, total: int) -> None:
             notify(f"render {done}/{total}" if done < total else "done",
                    CUES_SHARE + (1 - CUES_SHARE) * done / max(1, total))
-        return RenderedMedia(renderer, prepared, take.landmarks_image, take.fps, take.audio_wav, options,
-                             frames_done)
+        return RenderedMedia(self.frame_batcher(), self._prepared(rgb, reference, options.size), take.landmarks_image,
+                             take.fps, take.audio_wav, options, frames_done)
+
+    def frame_batcher(self):
+        """Renders for every take; concurrent takes of one portrait share render calls."""
+        if self._frame_batcher is None:
+            from .render.frame_batcher import FrameBatcher
+            self._frame_batcher = FrameBatcher(self.renderer())
+        return self._frame_batcher
+
+    def _prepared(self, rgb: np.ndarray, reference: Reference, size):
+        """The photo prepared for rendering, shared by takes of the same photo and size."""
+        from .render import Portrait
+        key = (hashlib.sha1(rgb.tobytes()).hexdigest(), rgb.shape, str(size))
+        with self._portraits_lock:
+            if key in self._portraits:
+                self._portraits.move_to_end(key)
+                return self._portraits[key]
+        prepared = self.renderer().prepare(Portrait(rgb, reference), size)
+        with self._portraits_lock:
+            prepared = self._portraits.setdefault(key, prepared)
+            while len(self._portraits) > PORTRAIT_CACHE:
+                self._portraits.popitem(last=False)
+        return prepared
 
 
 def build_manifest(request: TakeRequest, backend: CueBackend, reference: Reference, frames: int,
