@@ -39,7 +39,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     seed: int = 0
-    steps: int = 9000
+    steps: int = 6000
     batch: int = 32
     sequence_frames: int = 72         # 2.4 s per training sequence
     learning_rate: float = 2e-3
