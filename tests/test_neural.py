@@ -248,3 +248,28 @@ def test_cue_batcher_decodes_concurrent_takes_together(pipeline, assets):
     assert max(batcher.batch_sizes) > 1 and sum(batcher.batch_sizes) == 3
     for track, inputs in zip(tracks, takes):
         np.testing.assert_allclose(track.pose, backend.generate(inputs).pose, atol=1e-3)
+
+
+def test_interrupted_training_resumes_to_the_same_weights(small_corpus, tmp_path):
+    from facecue.errors import InvalidInput
+    from facecue.neural.training import state_path, train
+    recipe = config.TrainConfig(steps=24, batch=4, sequence_frames=48)
+    whole = tmp_path / "whole.pt"
+    train(small_corpus, whole, tcfg=recipe, save_every=8)
+    assert not state_path(whole).exists()                                  # a finished run leaves no state
+
+    cut = tmp_path / "cut.pt"
+
+    def stop_at_step_13(step, losses):
+        if step == 13:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train(small_corpus, cut, tcfg=recipe, save_every=8, progress=stop_at_step_13)
+    assert state_path(cut).exists() and not cut.exists()
+    with pytest.raises(InvalidInput, match="other settings \\(steps\\)"):
+        train(small_corpus, cut, tcfg=config.TrainConfig(steps=30, batch=4, sequence_frames=48), resume=True)
+    train(small_corpus, cut, tcfg=recipe, save_every=8, resume=True)            # continues from step 8
+    a, b = checkpoint.load(whole).model.state_dict(), checkpoint.load(cut).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(InvalidInput, match="nothing to resume"):
+        train(small_corpus, cut, tcfg=recipe, resume=True)

@@ -68,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=0, help="CPU threads (0 = all)")
     train.add_argument("--device", help="cpu or cuda (default: cuda when present)")
     train.add_argument("--version", default="neural-custom", help="model version recorded in every take")
+    train.add_argument("--resume", action="store_true", help="continue an interrupted run (same settings)")
+    train.add_argument("--save-every", type=int, default=500, help="steps between saved training states")
 
     evaluate = sub.add_parser("eval", help="the paper's metrics for a checkpoint on prepared clips")
     evaluate.add_argument("dataset", type=Path, help="prepared clip cache (with index.jsonl)")
@@ -307,17 +309,25 @@ def _train(args) -> int:
     from tqdm import tqdm
 
     from .neural.config import TrainConfig
-    from .neural.training import train
+    from .neural.training import state_path, train
     if args.steps < 1 or args.batch < 1:
         raise InvalidInput("--steps and --batch must be at least 1")
     recipe = TrainConfig(steps=args.steps, batch=args.batch, seed=args.seed, threads=args.threads)
+    if args.save_every < 1:
+        raise InvalidInput("--save-every must be at least 1")
     with tqdm(total=args.steps, desc="facecue train", unit="step", disable=None) as bar:
         def progress(step: int, losses: dict) -> None:
-            bar.update(1)
+            bar.n = step
+            bar.refresh()
             if step % 50 == 0:
                 bar.set_postfix({k: f"{v:.3f}" for k, v in losses["train"].items()})
-        summary = train(args.dataset, args.out, tcfg=recipe, version=args.version, device=args.device,
-                        progress=progress)
+        try:
+            summary = train(args.dataset, args.out, tcfg=recipe, version=args.version, device=args.device,
+                            progress=progress, resume=args.resume, save_every=args.save_every)
+        except KeyboardInterrupt:
+            print(f"facecue: interrupted; continue with the same command and --resume "
+                  f"(state every {args.save_every} steps in {state_path(args.out)})", file=sys.stderr)
+            return 130
     final = summary["final_loss"]["validation"]
     print(f"wrote {args.out}: {summary['clips']['train']} training clips, {summary['seconds']:.0f} s; validation "
           + ", ".join(f"{k} {v:.3f}" for k, v in final.items()))

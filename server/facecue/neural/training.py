@@ -126,9 +126,20 @@ def _to(pair: tuple[dict, dict], device: torch.device) -> tuple[dict, dict]:
     return tuple({k: v.to(device) for k, v in part.items()} for part in pair)
 
 
+def state_path(out: str | Path) -> Path:
+    """Where an unfinished training run keeps its state (next to the checkpoint it will write)."""
+    out = Path(out)
+    return out.with_name(out.name + ".training-state")
+
+
 def train(cache: str | Path, out: str | Path, *, cfg: ModelConfig = ModelConfig(), tcfg: TrainConfig = TrainConfig(),
-          version: str = "neural-1", device: str | None = None, progress: Callable[[int, dict], None] | None = None) -> dict:
-    """Train and write a checkpoint to ``out``; returns the recorded training summary."""
+          version: str = "neural-1", device: str | None = None, progress: Callable[[int, dict], None] | None = None,
+          resume: bool = False, save_every: int = 500) -> dict:
+    """Train and write a checkpoint to ``out``; returns the recorded training summary.
+
+    Every ``save_every`` steps the whole run (weights, optimizer, schedule, random states) is
+    saved beside ``out``; ``resume=True`` continues an interrupted run from there and ends with
+    the same weights an uninterrupted run would have (same machine and thread count)."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(tcfg.seed)
     if tcfg.threads:
@@ -151,9 +162,19 @@ def train(cache: str | Path, out: str | Path, *, cfg: ModelConfig = ModelConfig(
     generator = torch.Generator().manual_seed(tcfg.seed)
     started = time.perf_counter()
     terms: dict = {}
-    initial = _validate(model, check_inputs, check_targets, tcfg)
-    validation_terms = initial
-    for step in range(1, tcfg.steps + 1):
+    first, spent = 1, 0.0
+    if resume:
+        saved = _load_state(state_path(out), tcfg)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        rng.bit_generator.state = saved["numpy_rng"]
+        generator.set_state(saved["generator"])
+        first, spent, initial, validation_terms = saved["step"] + 1, saved["seconds"], saved["initial"], saved["validation"]
+    else:
+        initial = _validate(model, check_inputs, check_targets, tcfg)
+        validation_terms = initial
+    for step in range(first, tcfg.steps + 1):
         model.train()
         inputs, targets = _to(batches.sample(rng, tcfg.batch), device)
         total, terms = loss(model(**_noisy(inputs, tcfg.cue_noise, generator)), targets, tcfg)
@@ -164,13 +185,39 @@ def train(cache: str | Path, out: str | Path, *, cfg: ModelConfig = ModelConfig(
         schedule.step()
         if step % 200 == 0 or step == tcfg.steps:
             validation_terms = _validate(model, check_inputs, check_targets, tcfg)
+        if step % save_every == 0 and step < tcfg.steps:
+            _save_state(state_path(out), {
+                "step": step, "recipe": asdict(tcfg), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(), "numpy_rng": rng.bit_generator.state,
+                "generator": generator.get_state(), "initial": initial, "validation": validation_terms,
+                "seconds": spent + time.perf_counter() - started})
         if progress:
             progress(step, {"train": terms, "validation": validation_terms})
     summary = {"recipe": asdict(tcfg), "dataset": str(cache), "clips": {"train": len(training),
                "validation": len(validation)}, "frames": int(sum(c.frames for c in training)),
-               "seconds": round(time.perf_counter() - started, 1),
+               "seconds": round(spent + time.perf_counter() - started, 1),
                "initial_loss": {"validation": initial},
                "final_loss": {"train": terms, "validation": validation_terms},
                "torch": torch.__version__}
     checkpoint.save(out, model.cpu(), version=version, mfcc_mean=mean, mfcc_std=std, training=summary)
+    state_path(out).unlink(missing_ok=True)
     return summary
+
+
+def _save_state(path: Path, state: dict) -> None:
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    partial.replace(path)                                   # a crash mid-save keeps the previous state
+
+
+def _load_state(path: Path, tcfg: TrainConfig) -> dict:
+    if not path.is_file():
+        raise InvalidInput(f"nothing to resume: '{path}' does not exist (the run finished, or never saved)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)   # our own file: it holds RNG states
+    except Exception as exc:                                                  # noqa: BLE001
+        raise InvalidInput(f"cannot resume from '{path}': unreadable ({type(exc).__name__})") from None
+    if state.get("recipe") != asdict(tcfg):
+        changed = sorted(k for k, v in asdict(tcfg).items() if state.get("recipe", {}).get(k) != v)
+        raise InvalidInput(f"cannot resume: the saved run used other settings ({', '.join(changed)})")
+    return state
