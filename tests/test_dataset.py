@@ -44,3 +44,12 @@ def test_prepared_video_matches_the_take_it_shows(pipeline, assets, tmp_path):
     assert np.abs(clip.pose[:, 1] - take.pose[:, 1]).mean() < 3.0            # degrees of pitch
     assert abs(len(clip.mfcc) / 100 - take.manifest["duration_s"]) < 0.15
     assert prepare.prepare(dataset, tmp_path / "cache") == {"prepared": 0, "skipped": 1, "failed": 0}
+    # The MEAD-layout cache trains and evaluates like the synthetic corpus.
+    from facecue.neural.backend import NeuralBackend
+    from facecue.neural.config import TrainConfig
+    from facecue.neural.evaluation import evaluate
+    from facecue.neural.training import train
+    summary = train(tmp_path / "cache", tmp_path / "mead.pt", tcfg=TrainConfig(steps=4, batch=2), version="neural-mead")
+    assert summary["clips"] == {"train": 1, "validation": 0} and summary["frames"] == clip.frames
+    report = evaluate(tmp_path / "cache", NeuralBackend(tmp_path / "mead.pt"))
+    assert report["clips"] == 1 and np.isfinite(report["metrics"]["model"]["fld_mm"])
