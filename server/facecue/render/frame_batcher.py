@@ -9,60 +9,39 @@ batch and chunks are rendered as they come.
 """
 from __future__ import annotations
 
-import queue
-import threading
-import time
-from concurrent.futures import Future
 from typing import Iterator
 
 import numpy as np
 
+from ..gathering import Gatherer
+
 
 class FrameBatcher:
     def __init__(self, renderer, max_frames: int | None = None, wait_s: float = 0.005):
-        self.renderer, self.wait_s = renderer, wait_s
+        self.renderer = renderer
         self.max_frames = max_frames or renderer.batch_frames * (4 if renderer.device.type == "cuda" else 1)
         self.name, self.version = renderer.name, renderer.version
-        self._queue: queue.Queue = queue.Queue()
-        self._worker: threading.Thread | None = None
-        self._start = threading.Lock()
+        self._gatherer = Gatherer(self._serve, wait_s=wait_s, name="facecue-frame-batcher")
         self.call_frames: list[int] = []          # frames per render call, for tests and benchmarks
 
     def batches(self, prepared, landmarks_image: np.ndarray) -> Iterator[np.ndarray]:
         """The renderer's ``batches`` contract: frames in order, a chunk at a time."""
         step = self.renderer.batch_frames
         for start in range(0, len(landmarks_image), step):
-            future: Future = Future()
-            self._queue.put((prepared, np.asarray(landmarks_image[start: start + step]), future))
-            self._ensure_worker()
-            yield future.result()
+            yield self._gatherer.submit((prepared, np.asarray(landmarks_image[start: start + step]))).result()
 
-    def _ensure_worker(self) -> None:
-        with self._start:
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._serve, name="facecue-frame-batcher", daemon=True)
-                self._worker.start()
-
-    def _serve(self) -> None:
-        while True:
-            waiting = [self._queue.get()]
-            deadline = time.monotonic() + self.wait_s
-            while True:
-                left = deadline - time.monotonic()
-                try:
-                    waiting.append(self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            groups: dict[int, list] = {}
-            for item in waiting:
-                groups.setdefault(id(item[0]), []).append(item)
-            for items in groups.values():
-                while items:
-                    call, count = [], 0
-                    while items and (not call or count + len(items[0][1]) <= self.max_frames):
-                        call.append(items.pop(0))
-                        count += len(call[-1][1])
-                    self._render(call)
+    def _serve(self, waiting: list) -> None:
+        """Chunks of one portrait rendered together, up to ``max_frames`` per call."""
+        groups: dict[int, list] = {}
+        for (prepared, chunk), future in waiting:
+            groups.setdefault(id(prepared), []).append((prepared, chunk, future))
+        for items in groups.values():
+            while items:
+                call, count = [], 0
+                while items and (not call or count + len(items[0][1]) <= self.max_frames):
+                    call.append(items.pop(0))
+                    count += len(call[-1][1])
+                self._render(call)
 
     def _render(self, call: list) -> None:
         prepared = call[0][0]
