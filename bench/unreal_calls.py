@@ -74,7 +74,7 @@ def main() -> None:
         for minutes in args.minutes:
             frames = int(minutes * 60 * args.fps)
             rows.append((minutes, frames, count_calls(synthetic_take(frames, args.fps, Path(folder)))))
-    print(f"Python→Unreal calls to import a take (head + 2 eyes in a Level Sequence, 52 ARKit curves, sound, media)")
+    print("Python→Unreal calls to import a take (head + 2 eyes in a Level Sequence, 52 ARKit curves, sound, media)")
     print(f"{'minutes':>7} {'frames':>7} {'all':>8} {'seq keys':>9} {'FrameNumber':>12} {'curve':>6} {'other':>6} "
           f"{'per frame':>10} {'unreduced':>10}")        # unreduced: 3 actors × 6 channels × (key + FrameNumber)
     for minutes, frames, kinds in rows:

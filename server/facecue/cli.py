@@ -111,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _take_options(parser: argparse.ArgumentParser, emotions) -> None:
+    from .config import BACKENDS
     parser.add_argument("--emotion", default="neutral", help=f"one of: {', '.join(emotions)}, or auto (from the voice)")
     parser.add_argument("--intensity", type=float, default=1.0, help="emotion intensity in [0, 1]")
     parser.add_argument("--intensity-curve", help="per-frame intensity: 't:v,t:v,…' (seconds:[0,1]) or @keys.json")
@@ -122,7 +123,7 @@ def _take_options(parser: argparse.ArgumentParser, emotions) -> None:
                         help="let the eyes wander (--no-gaze: straight ahead)")
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate of the take (e.g. 24, 25, 29.97)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--backend", default="procedural", choices=("procedural", "neural"),
+    parser.add_argument("--backend", default="procedural", choices=BACKENDS,
                         help="cue model: rules timed by the phones, or the trained sequentializers")
     parser.add_argument("--checkpoint", type=Path, help="neural backend weights (default: the bundled model)")
     parser.add_argument("--transcript", help="what is said, or @file.txt: sharper lip timing")

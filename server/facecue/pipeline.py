@@ -149,10 +149,15 @@ class Pipeline:
                              take.fps, take.audio_wav, options, frames_done)
 
     def frame_batcher(self):
-        """Renders for every take; concurrent takes of one portrait share render calls."""
+        """Renders for every take. On a GPU concurrent takes of one portrait share render calls;
+        on a CPU, whose best batch is the renderer's own small one, there is nothing to merge and
+        takes render directly."""
         if self._frame_batcher is None:
-            from .render.frame_batcher import FrameBatcher
-            self._frame_batcher = FrameBatcher(self.renderer())
+            renderer = self.renderer()
+            if renderer.device.type == "cuda":
+                from .render.frame_batcher import FrameBatcher
+                renderer = FrameBatcher(renderer)
+            self._frame_batcher = renderer
         return self._frame_batcher
 
     def _prepared(self, rgb: np.ndarray, reference: Reference, size):

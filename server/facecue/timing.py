@@ -13,7 +13,8 @@ def frame_count(duration_s: float, fps: float) -> int:
     return max(1, math.ceil(duration_s * fps - 1e-9))
 
 
-def _linear(values: np.ndarray, position: np.ndarray) -> np.ndarray:
+def sample_linear(values: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """``values`` along axis 0 at fractional indices ``position``, linearly interpolated."""
     lo = np.clip(np.floor(position).astype(np.int64), 0, len(values) - 1)
     hi = np.minimum(lo + 1, len(values) - 1)
     frac = (position - lo).reshape((-1,) + (1,) * (values.ndim - 1))
@@ -25,8 +26,8 @@ def resample(track: CueTrack, fps: float, duration_s: float) -> CueTrack:
     count = frame_count(duration_s, fps)
     position = np.clip(np.arange(count) / fps * track.fps, 0, len(track) - 1)
     nearest = np.rint(position).astype(np.int64)
-    return CueTrack(fps=fps, local=_linear(track.local, position), pose=_linear(track.pose, position),
-                    gaze_angles=_linear(track.gaze_angles, position), gaze_labels=track.gaze_labels[nearest],
-                    blendshapes=_linear(track.blendshapes, position),
-                    emotion_probs=_linear(track.emotion_probs, position), notes=list(track.notes),
+    return CueTrack(fps=fps, local=sample_linear(track.local, position), pose=sample_linear(track.pose, position),
+                    gaze_angles=sample_linear(track.gaze_angles, position), gaze_labels=track.gaze_labels[nearest],
+                    blendshapes=sample_linear(track.blendshapes, position),
+                    emotion_probs=sample_linear(track.emotion_probs, position), notes=list(track.notes),
                     emotion=track.emotion)

@@ -25,10 +25,10 @@ from ..arkit_basis import apply_basis, build_basis
 from ..blendshape_solver import solve_offsets
 from ..controls import auto_emotion, intensity_track
 from ..cues import CueInputs, CueTrack
-from ..gaze import labels_from_angles, region_centres, region_half_widths
+from ..gaze import labels_from_angles
 from ..names import ARKIT_INDEX, AUTO_EMOTION, EMOTIONS, GAZE_REGIONS
 from ..procedural import blinks
-from ..procedural.signals import smooth, smooth_noise
+from ..procedural.gaze_process import place_fixations
 from . import representation as rep
 from .features import frame_windows
 
@@ -106,18 +106,18 @@ class NeuralBackend:
 
         take_windows = np.stack([windows(p.inputs.features.mfcc, p.frames) for p in plans])
         variants = [(k, mix, silent) for k, p in enumerate(plans) for mix, silent in p.variants]
-        main_rows = [next(i for i, v in enumerate(variants) if v[0] == k) for k in range(len(plans))]
-        variant_windows = np.stack([windows(plans[k].silence if silent else plans[k].inputs.features.mfcc,
-                                            plans[k].frames) for k, _, silent in variants])
+        silent_rows = [row for row, (_, _, silent) in enumerate(variants) if silent]
+        silent_windows = [windows(plans[variants[row][0]].silence(), plans[variants[row][0]].frames)
+                          for row in silent_rows]
         pad = lambda a: np.pad(a, ((0, frames - len(a)), (0, 0)), mode="edge")
         gumbel = np.stack([pad(gumbel_noise(p.inputs.seed, p.frames, GAZE_REGIONS ** 2)) for p in plans])
         device = self._device
         as_tensor = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)
-        variant_mix = np.stack([pad(m) for _, m, _ in variants])
         decoded = decode(loaded.model, as_tensor(take_windows), as_tensor(np.stack([pad(p.mix) for p in plans])),
                          as_tensor(gumbel), [p.frames for p in plans],
-                         LandmarkVariants(as_tensor(variant_windows), as_tensor(variant_mix),
-                                          [plans[k].frames for k, _, _ in variants], main_rows))
+                         LandmarkVariants(as_tensor(np.stack([pad(m) for _, m, _ in variants])),
+                                          [k for k, _, _ in variants], silent_rows,
+                                          as_tensor(np.stack(silent_windows)) if silent_windows else None))
         decoded_at = time.perf_counter()
         tracks, row = [], 0
         for k, plan in enumerate(plans):
@@ -142,7 +142,6 @@ class _Plan:
         self.intensity = intensity_track(inputs.controls, inputs.intensity, inputs.emotion, features.at(self.times),
                                          self.times)
         self.mix = self._mix(((self.emotion, 1.0),))
-        self.silence = np.repeat(features.mfcc[[int(np.argmin(features.energy_db))]], len(features.mfcc), axis=0)
         controls = inputs.controls
         regions = dict(controls.regions)
         # Landmark decodes: the take's own mix first, then one per region mix; each region
@@ -157,6 +156,11 @@ class _Plan:
             self.silent_variant = len(self.variants)
             mouth = self.variants[self.region_variant.get("mouth", 0)][0]
             self.variants.append((mouth, True))
+
+    def silence(self) -> np.ndarray:
+        """MFCC of the recording's quietest frame throughout: the take decoded with nothing said."""
+        features = self.inputs.features
+        return np.repeat(features.mfcc[[int(np.argmin(features.energy_db))]], len(features.mfcc), axis=0)
 
     def _mix(self, pairs) -> np.ndarray:
         mix = np.zeros((self.frames, len(EMOTIONS)), np.float32)
@@ -192,12 +196,7 @@ class _Plan:
 
 
 def fixation_angles(rng: np.random.Generator, labels: np.ndarray, fps: float) -> np.ndarray:
-    """(F, 2) region labels → (F, 2, 2) angles: each fixation at its own spot inside its region,
-    saccades of ~40 ms between them, a little fixational drift."""
-    frames = len(labels)
+    """(F, 2) sampled region labels → (F, 2, 2) angles; a fixation lasts while the labels stay."""
     changed = np.concatenate([[True], np.any(labels[1:] != labels[:-1], axis=1)])
     fixation = np.cumsum(changed) - 1
-    jitter = rng.uniform(-0.55, 0.55, size=(int(fixation[-1]) + 1, 2, 2)) if frames else np.zeros((0, 2, 2))
-    angles = region_centres(labels) + jitter[fixation] * region_half_widths(labels)
-    angles = smooth(angles, fps, 0.04) + 0.3 * smooth_noise(rng, frames, fps, 0.3, 4).reshape(frames, 2, 2)
-    return angles.astype(np.float32)
+    return place_fixations(rng, labels, fixation, int(fixation[-1]) + 1, fps)

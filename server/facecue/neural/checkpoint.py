@@ -13,6 +13,7 @@ never arbitrary objects) holding
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +65,9 @@ def load(path: str | Path | None = None, device: str | torch.device = "cpu") -> 
     path = Path(path) if path else DEFAULT
     if not path.is_file():
         raise BadCheckpoint(f"checkpoint '{path}' does not exist")
+    data = path.read_bytes()                 # read once: loaded and hashed
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:            # torch raises many kinds for a damaged file
         raise BadCheckpoint(f"checkpoint '{path}' cannot be read: corrupt or not a torch file "
                             f"({type(exc).__name__})") from None
@@ -91,4 +93,4 @@ def load(path: str | Path | None = None, device: str | torch.device = "cpu") -> 
     model.eval().to(device)
     return LoadedModel(model=model, version=str(payload["model_version"]), mfcc_mean=payload["mfcc_mean"].numpy(),
                        mfcc_std=payload["mfcc_std"].numpy(), training=dict(payload.get("training", {})), path=path,
-                       digest=hashlib.sha256(path.read_bytes()).hexdigest())
+                       digest=hashlib.sha256(data).hexdigest())

@@ -92,12 +92,13 @@ class _Stepper:
 
 @dataclass
 class LandmarkVariants:
-    """The landmark sequentializer's own batch: each take once as itself (row ``main_rows[k]``)
-    and again under other conditions (a region's emotion mix, silence for lip scaling)."""
-    windows: torch.Tensor       # (B', F, W, D)
-    mix: torch.Tensor           # (B', F, 8)
-    lengths: list[int]
-    main_rows: list[int]        # (B,) the row that is take k itself
+    """The landmark sequentializer's own batch: each take once as itself (its first row) and
+    again under other conditions (a region's emotion mix, silence for lip scaling). Rows hear
+    their take's audio unless they are ``silent_rows``, which hear ``silent_windows``."""
+    mix: torch.Tensor                       # (B', F, 8)
+    takes: list[int]                        # (B',) the take each row belongs to
+    silent_rows: list[int]
+    silent_windows: torch.Tensor | None     # (len(silent_rows), F, W, D)
 
 
 @torch.inference_mode()
@@ -107,20 +108,23 @@ def decode(model: CueModel, windows: torch.Tensor, mix: torch.Tensor, gumbel: to
     (landmarks per variant row when ``variants`` are given, else per take)."""
     cfg = model.cfg
     b, frames = windows.shape[:2]
-    variants = variants or LandmarkVariants(windows, mix, lengths, list(range(b)))
+    variants = variants or LandmarkVariants(mix, list(range(b)), [], None)
     window, overlap = cfg.window_frames, cfg.overlap_frames
     codes = model.audio_codes(windows)
-    variant_codes = codes if variants.windows is windows else model.audio_codes(variants.windows)
+    variant_codes = codes[torch.as_tensor(variants.takes, device=windows.device)]
+    if variants.silent_rows:
+        variant_codes[variants.silent_rows] = model.audio_codes(variants.silent_windows)
+    variant_lengths = [lengths[k] for k in variants.takes]
     steppers = {
-        "landmarks": _Stepper(model.landmarks, context_by_length(model.landmarks, variant_codes, variants.lengths,
+        "landmarks": _Stepper(model.landmarks, context_by_length(model.landmarks, variant_codes, variant_lengths,
                                                                  window, overlap), model.landmarks.emotion(variants.mix)),
         "pose": _Stepper(model.pose, context_by_length(model.pose, codes, lengths, window, overlap),
                          model.pose.emotion(mix)),
         "gaze": _Stepper(model.gaze, context_by_length(model.gaze, codes, lengths, window, overlap),
                          model.gaze.emotion(mix))}
     s, h, device = cfg.gaze_regions, cfg.decoder_hidden, windows.device
-    rows = len(variants.lengths)
-    main = torch.as_tensor(variants.main_rows, device=device)
+    rows = len(variants.takes)
+    main = torch.as_tensor([variants.takes.index(k) for k in range(b)], device=device)
     lm_prev = torch.zeros(rows, 3 * cfg.landmark_points, device=device)
     pose_prev = torch.zeros(b, 6, device=device)
     gaze_prev = model.gaze_input(torch.full((b,), 2 + s * 2, device=device))      # both eyes forward

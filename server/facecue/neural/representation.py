@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import topology as topo
-from ..audio import FEATURE_RATE
 from ..names import GAZE_REGIONS
+from .features import feature_index
 
 LANDMARK_UNIT = 0.1                                      # of the inter-ocular distance
 POSE_UNIT = np.array([10.0, 10.0, 10.0, 2.0, 2.0, 2.0], np.float32)
@@ -83,7 +83,7 @@ class Rest:
 
 def quiet_frames(energy_db: np.ndarray, frames: int, fps: float) -> np.ndarray:
     """(frames,) bool: the clip's quietest frames."""
-    at = np.clip(np.rint(np.arange(frames) / fps * FEATURE_RATE).astype(np.int64), 0, len(energy_db) - 1)
+    at = np.clip(feature_index(frames, fps), 0, len(energy_db) - 1)
     level = energy_db[at]
     return level <= np.percentile(level, QUIET_PERCENTILE)
 

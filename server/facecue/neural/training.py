@@ -19,6 +19,7 @@ import torch
 from ..dataset import clips as clip_io
 from ..errors import InvalidInput
 from ..names import EMOTIONS, GAZE_REGIONS
+from ..timing import sample_linear
 from . import checkpoint, representation as rep
 from .config import ModelConfig, TrainConfig
 from .features import frame_windows
@@ -46,12 +47,8 @@ def _at_rate(clip: clip_io.PreparedClip, fps: float):
     """Targets at the model's rate (continuous cues interpolated, labels nearest)."""
     count = int(round(clip.frames / clip.fps * fps))
     position = np.clip(np.arange(count) / fps * clip.fps, 0, clip.frames - 1)
-    lo = np.floor(position).astype(np.int64)
-    hi = np.minimum(lo + 1, clip.frames - 1)
-    frac = (position - lo)[:, None, None]
-    local = clip.landmarks_local[lo] * (1 - frac) + clip.landmarks_local[hi] * frac
-    pose = clip.pose[lo] * (1 - frac[:, :, 0]) + clip.pose[hi] * frac[:, :, 0]
-    return local, pose, clip.gaze_labels[np.rint(position).astype(np.int64)]
+    return (sample_linear(clip.landmarks_local, position), sample_linear(clip.pose, position),
+            clip.gaze_labels[np.rint(position).astype(np.int64)])
 
 
 def load_dataset(cache: str | Path, cfg: ModelConfig) -> list[TrainingClip]:

@@ -55,8 +55,16 @@ def gaze_track(rng: np.random.Generator, frames: int, fps: float, emotion: str,
     starts = np.concatenate([[0.0], np.cumsum(durations)[:-1]])
     index = np.searchsorted(starts, np.arange(frames) / fps, side="right") - 1
     labels = states[index]                                   # (F, 2)
-    jitter = rng.uniform(-0.55, 0.55, size=(count, 2, 2))    # within the region, per fixation
-    angles = gaze.region_centres(labels) + jitter[index] * gaze.region_half_widths(labels)
-    angles = smooth(angles, fps, 0.04) + 0.3 * smooth_noise(rng, frames, fps, 0.3, 4).reshape(frames, 2, 2)
-    angles = angles.astype(np.float32)
+    angles = place_fixations(rng, labels, index, count, fps)
     return angles, gaze.labels_from_angles(angles)
+
+
+def place_fixations(rng: np.random.Generator, labels: np.ndarray, fixation: np.ndarray, fixations: int,
+                    fps: float) -> np.ndarray:
+    """(F, 2) region labels and each frame's fixation index → (F, 2, 2) angles: every fixation at
+    its own spot inside its region, saccades of ~40 ms between them, a little fixational drift."""
+    jitter = rng.uniform(-0.55, 0.55, size=(fixations, 2, 2))    # within the region, per fixation
+    angles = gaze.region_centres(labels) + jitter[fixation] * gaze.region_half_widths(labels)
+    frames = len(labels)
+    angles = smooth(angles, fps, 0.04) + 0.3 * smooth_noise(rng, frames, fps, 0.3, 4).reshape(frames, 2, 2)
+    return angles.astype(np.float32)

@@ -4,8 +4,7 @@ Farm work often makes many takes of one character at once. Each take renders its
 chunk at a time from its own thread; the batcher gathers chunks that arrive within ``wait_s``
 of each other for the same prepared portrait and renders them in one call of up to
 ``max_frames`` frames — on a GPU one large batch instead of several small ones. On a CPU the
-best batch is small (see bench/render.py), so there ``max_frames`` equals the renderer's own
-batch and chunks are rendered as they come.
+best batch is small (see bench/render.py), so the pipeline uses it on GPUs only.
 """
 from __future__ import annotations
 
