@@ -104,31 +104,87 @@ def align(audio: Audio, transcript: str) -> tuple[PhoneSegments, list[str]]:
     if not phones:
         return recognise(audio), warnings + ["transcript has no known words; recognising phones"]
     known = " ".join(w for w in transcript_words(transcript) if w in _dictionary())
-    aligned = _forced_alignment(audio, known)
+    aligned = forced_alignment(audio, known)
     if aligned is not None:
         return aligned, warnings
     return _dp_align(recognise(audio), phones), warnings
 
 
-def _forced_alignment(audio: Audio, text: str) -> PhoneSegments | None:
-    from pocketsphinx import Decoder
+ALIGN_CHUNK_S = 6.0        # phone-level alignment runs on pieces of at most about this length
+
+
+def forced_alignment(audio: Audio, text: str) -> PhoneSegments | None:
+    """Phone timing of a known text: words aligned over the whole utterance, then phones
+    within pieces cut at word boundaries (pocketsphinx's phone pass fails on long audio).
+    None when the text cannot be aligned to the audio at all."""
     pcm = _pcm(audio)
     with _lock:
         try:
-            decoder = Decoder(lm=None, loglevel="FATAL")
-            decoder.set_align_text(text)
-            decoder.start_utt()
-            decoder.process_raw(pcm, full_utt=True)
-            decoder.end_utt()
-            decoder.set_alignment()
-            decoder.start_utt()
-            decoder.process_raw(pcm, full_utt=True)
-            decoder.end_utt()
-            segs = [(p.name, p.start, p.start + p.duration - 1)
-                    for word in decoder.get_alignment() for p in word]
-        except Exception:
+            words = _align(pcm, text, phones=False)
+        except RuntimeError:
             return None
+        segs = []
+        for first, last in _pieces(words):
+            spoken = [w for w, _, _ in words[first:last + 1] if not _is_silence(w)]
+            if not spoken:
+                continue
+            offset, stop = words[first][1], words[last][2]
+            piece = pcm[offset * _BYTES_PER_FRAME:(stop + 1) * _BYTES_PER_FRAME]
+            try:
+                found = _align(piece, " ".join(spoken), phones=True)
+            except RuntimeError:
+                found = _spread_over_words(words[first:last + 1])
+                offset = 0
+            segs += [(p, s + offset, e + offset) for p, s, e in found]
     return _segments(segs, "alignment") if segs else None
+
+
+_BYTES_PER_FRAME = 2 * 16_000 // FEATURE_RATE
+
+
+def _is_silence(word: str) -> bool:
+    return word.startswith(("<", "[", "+")) or word == SILENCE.lower()
+
+
+def _align(pcm: bytes, text: str, phones: bool) -> list[tuple[str, int, int]]:
+    """Word (or phone) segments ``(name, first frame, last frame)`` of ``text`` in ``pcm``."""
+    from pocketsphinx import Decoder
+    decoder = Decoder(lm=None, loglevel="FATAL")
+    decoder.set_align_text(text)
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    if not phones:
+        return [(s.word, s.start_frame, s.end_frame) for s in decoder.seg()]
+    decoder.set_alignment()
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    return [(p.name, p.start, p.start + p.duration - 1) for word in decoder.get_alignment() for p in word]
+
+
+def _pieces(words: list[tuple[str, int, int]]) -> list[tuple[int, int]]:
+    """Runs of word indices, each ending at a silence (or a word end) once it is long enough."""
+    limit = ALIGN_CHUNK_S * FEATURE_RATE
+    pieces, first = [], 0
+    for i, (word, start, end) in enumerate(words):
+        long_enough = end - words[first][1] >= limit
+        if i == len(words) - 1 or (long_enough and _is_silence(word)) or end - words[first][1] >= 2 * limit:
+            pieces.append((first, i))
+            first = i + 1
+    return pieces
+
+
+def _spread_over_words(words: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Dictionary phones spread evenly over each aligned word (when the phone pass fails)."""
+    out = []
+    for word, start, end in words:
+        phones = [SILENCE] if _is_silence(word) else list(_dictionary().get(re.sub(r"\(\d+\)$", "", word), ()))
+        if not phones:
+            continue
+        edges = np.linspace(start, end + 1, len(phones) + 1).round().astype(int)
+        out += [(p, int(a), int(max(a, b - 1))) for p, a, b in zip(phones, edges[:-1], edges[1:])]
+    return out
 
 
 # Broad phonetic classes: substituting within a class is cheap in the alignment below.

@@ -1,0 +1,1 @@
+"""Evaluation on real data: the development set and the lip-sync metrics."""
