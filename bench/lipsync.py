@@ -27,7 +27,8 @@ COLUMNS = ("closure", "open_closed", "silence_open", "rounded_spread", "lag")
 
 def _fmt(summary: dict) -> str:
     ok = lipsync.meets(summary)
-    cells = [f"{summary[c]:6.2f}{'' if ok[c] else '*'}".ljust(8) for c in COLUMNS]
+    cells = [(f"{summary[c]:6.2f}" if summary[c] < 100 else "  >100") + ("" if ok[c] else "*") for c in COLUMNS]
+    cells = [cell.ljust(8) for cell in cells]
     return " ".join(cells)
 
 
@@ -38,6 +39,8 @@ def main() -> int:
     parser.add_argument("--faces", nargs="+", default=[f.name for f in devset.FACES])
     parser.add_argument("--clips", nargs="+", default=[c.name for c in devset.CLIPS])
     parser.add_argument("--transcript", action="store_true", help="time the takes by the transcript")
+    parser.add_argument("--recogniser", default="auto", choices=["auto", "words", "phones"],
+                        help="without --transcript: recognised words force-aligned, or the phone loop")
     parser.add_argument("--emotion", default="neutral")
     parser.add_argument("--readback", type=int, default=0, metavar="N", help="render N clips and read them back")
     parser.add_argument("--json", type=Path)
@@ -47,12 +50,12 @@ def main() -> int:
     root = devset.fetch(quiet=True)
     pipeline = Pipeline()
     texts = {c.name: c.transcript for c in devset.CLIPS}
-    clips = [harness.prepare_clip(devset.clip_path(root, n), texts[n], args.transcript) for n in args.clips]
+    clips = [harness.prepare_clip(devset.clip_path(root, n), texts[n], args.transcript, args.recogniser) for n in args.clips]
     speech_s = sum(c.duration_s for c in clips)
     timing_s = sum(c.timing_s for c in clips)
     faces = {n: pipeline.analyze_photo(str(devset.face_path(root, n))) for n in args.faces}
     print(f"{len(clips)} clips, {speech_s:.1f} s of speech, {sum(len(c.reference_phones) for c in clips)} aligned phones; "
-          f"phone timing ({'transcript' if args.transcript else 'no transcript'}): {timing_s:.2f} s "
+          f"phone timing ({'transcript' if args.transcript else 'no transcript, ' + clips[0].phones.method}): {timing_s:.2f} s "
           f"= {timing_s / speech_s * 60:.1f} s per minute of speech")
     print("jaw opening per unit jawOpen (share of face height): "
           + "  ".join(f"{n} {harness.jaw_per_unit(f):.3f}" for n, f in faces.items()))

@@ -10,6 +10,8 @@ relocation. tongueOut has no landmarks and stays zero.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from . import topology as topo
@@ -26,21 +28,14 @@ class _Face:
         self.v = neutral.astype(np.float64)
         self.k = np.linalg.norm(self.v[topo.FOREHEAD] - self.v[topo.CHIN]) / _CANONICAL_HEIGHT_CM
         self.mouth_centre = (self.v[topo.UPPER_LIP_INNER] + self.v[topo.LOWER_LIP_INNER]) / 2
-        corners = (topo.LIP_UPPER_INNER[0], topo.LIP_UPPER_INNER[-1])
-        upper = np.array(topo.LIP_UPPER_INNER)
-        lower = np.array((corners[0],) + topo.LIP_LOWER_INNER + (corners[1],))
-        self._lip_x = np.linspace(self.v[upper, 0].min(), self.v[upper, 0].max(), 32)
-        self._lip_y = (_curve(self.v[upper], self._lip_x) + _curve(self.v[lower], self._lip_x)) / 2
-        self.lip_gap = self.v[topo.UPPER_LIP_INNER, 1] - self.v[topo.LOWER_LIP_INNER, 1]
 
     def side(self, name: str, softness: float = 0.4) -> np.ndarray:
         """Smooth mask of the subject's left or right half."""
         return 1 / (1 + np.exp(-_SIDES[name] * self.v[:, 0] / (softness * self.k)))
 
     def above_mouth(self) -> np.ndarray:
-        """Smooth mask of points above the line between the lips (1) versus below it (0)."""
-        line = np.interp(self.v[:, 0], self._lip_x, self._lip_y)
-        return 1 / (1 + np.exp(-(self.v[:, 1] - line) / (0.08 * self.k)))
+        """Smooth mask of points of the upper lip and face (1) versus the lower lip and jaw (0)."""
+        return _upper_membership()[: len(self.v)]
 
     def near(self, index: int | np.ndarray, radius_cm: float) -> np.ndarray:
         centre = self.v[index] if np.ndim(index) == 0 else self.v[index].mean(0)
@@ -55,6 +50,54 @@ class _Face:
         phi = np.exp(-d2 / (2 * (radius_cm * self.k) ** 2))
         blend = (phi @ disp) / np.maximum(phi.sum(1, keepdims=True), 1e-9)
         return blend * phi.max(1, keepdims=True)
+
+
+@lru_cache(maxsize=1)
+def _upper_membership() -> np.ndarray:
+    """(478,) how fully each landmark belongs above the mouth, read once off the canonical face.
+
+    Membership is topology, not the photo's geometry: on a photo whose lips touch, the upper
+    and lower lips sit on the same line and no height threshold can tell them apart.
+    """
+    canon = topo.canonical_face().astype(np.float64)
+    upper = np.array(topo.LIP_UPPER_INNER)
+    corners = (topo.LIP_UPPER_INNER[0], topo.LIP_UPPER_INNER[-1])
+    lower = np.array((corners[0],) + topo.LIP_LOWER_INNER + (corners[1],))
+    xs = np.linspace(canon[upper, 0].min(), canon[upper, 0].max(), 32)
+    line = np.interp(canon[:, 0], xs, (_curve(canon[upper], xs) + _curve(canon[lower], xs)) / 2)
+    member = 1 / (1 + np.exp(-(canon[:, 1] - line) / 0.06))
+    member[list(topo.LIP_UPPER_INNER[1:-1]) + list(topo.LIP_UPPER_OUTER[1:-1])] = 1.0
+    member[list(topo.LIP_LOWER_INNER) + list(topo.LIP_LOWER_OUTER)] = 0.0
+    return np.concatenate([member, np.ones(topo.LANDMARK_COUNT - len(member))])   # irises: above
+
+
+def _inner_pairs() -> tuple[np.ndarray, np.ndarray]:
+    """Upper and lower inner-lip points that meet when the mouth closes (corners with themselves)."""
+    corners = (topo.LIP_UPPER_INNER[0], topo.LIP_UPPER_INNER[-1])
+    return (np.array(topo.LIP_UPPER_INNER), np.array((corners[0],) + topo.LIP_LOWER_INNER + (corners[1],)))
+
+
+def _lips_meeting(face: "_Face", upper_move: np.ndarray, lower_move: np.ndarray) -> np.ndarray:
+    """(478, 3) displacement moving the inner-lip pairs by ``upper_move`` / ``lower_move``
+    (each (11, 3)), exactly on the contour and fading over the lips around it."""
+    upper, lower = _inner_pairs()
+    above = face.above_mouth()[:, None]
+    disp = (face.spread(dict(zip(upper[1:-1].tolist(), upper_move[1:-1] / face.k)), 0.45) * above
+            + face.spread(dict(zip(lower[1:-1].tolist(), lower_move[1:-1] / face.k)), 0.45) * (1 - above))
+    disp[upper] = upper_move
+    disp[lower[1:-1]] = lower_move[1:-1]
+    return disp
+
+
+def seal_lips(neutral: np.ndarray) -> np.ndarray:
+    """The face with its inner lips brought together in 3D (meeting half-way), the rest of the
+    lips following: the rest face that speech starts from and returns to, whatever the photo's
+    mouth was doing."""
+    face = _Face(neutral)
+    upper, lower = _inner_pairs()
+    middle = (face.v[upper] + face.v[lower]) / 2
+    sealed = face.v + _lips_meeting(face, middle - face.v[upper], middle - face.v[lower])
+    return sealed.astype(np.float32)
 
 
 def _curve(points: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -115,26 +158,27 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
     lips_upper = np.array(topo.LIP_UPPER_OUTER[1:-1] + topo.LIP_UPPER_INNER[1:-1])
     lips_lower = np.array(topo.LIP_LOWER_OUTER + topo.LIP_LOWER_INNER)
     mouth = face.near(np.array([topo.MOUTH_CORNER_LEFT, topo.MOUTH_CORNER_RIGHT]), 1.8)[:, None]
+    inner = np.array(topo.LIP_UPPER_INNER + topo.LIP_LOWER_INNER)
 
     # Jaw: open by rotation about the joint; forward and sideways by translation.
     shapes["jawOpen"] = _jaw_rotation(face, 16.0)
-    jaw_open_gap = -(shapes["jawOpen"][topo.LOWER_LIP_INNER, 1] - shapes["jawOpen"][topo.UPPER_LIP_INNER, 1])
     shapes["jawForward"] = jaw * np.array([0, 0, 0.6 * face.k])
     shapes["jawLeft"] = jaw * np.array([0.7 * face.k, 0, 0])
     shapes["jawRight"] = jaw * np.array([-0.7 * face.k, 0, 0])
 
-    # mouthClose seals the lips against a fully open jaw (and the photo's own lip gap).
-    seal = (jaw_open_gap + face.lip_gap) / 2 / face.k
-    shapes["mouthClose"] = (face.spread({i: (0, -seal, 0) for i in lips_upper}, 0.5) * above
-                            + face.spread({i: (0, seal, 0) for i in lips_lower}, 0.5) * below)
+    # mouthClose brings the lips together against the jaw: with jawOpen = mouthClose the inner
+    # lips meet exactly (x, y and z), each moving half-way.
+    upper_in, lower_in = _inner_pairs()
+    apart = shapes["jawOpen"][lower_in] - shapes["jawOpen"][upper_in]
+    shapes["mouthClose"] = _lips_meeting(face, apart / 2, -apart / 2)
     lips = np.concatenate([lips_upper, lips_lower])
     corners = {topo.MOUTH_CORNER_LEFT: 1.0, topo.MOUTH_CORNER_RIGHT: -1.0}
     shapes["mouthFunnel"] = (face.spread({i: (0, 0, 0.5) for i in lips}, 0.6)
-                             + face.spread({c: (-s * 0.35, 0, 0.2) for c, s in corners.items()}, 0.6)
+                             + face.spread({c: (-s * 0.5, 0, 0.2) for c, s in corners.items()}, 0.6)
                              + face.spread({i: (0, 0.15, 0) for i in lips_upper}, 0.5) * above
                              + face.spread({i: (0, -0.2, 0) for i in lips_lower}, 0.5) * below)
     shapes["mouthPucker"] = (face.spread({i: (0, 0, 0.6) for i in lips}, 0.6)
-                             + face.spread({c: (-s * 0.6, 0, 0.3) for c, s in corners.items()}, 0.7))
+                             + face.spread({c: (-s * 0.85, 0, 0.3) for c, s in corners.items()}, 0.7))
     shapes["mouthLeft"] = mouth * np.array([0.6 * face.k, 0, 0])
     shapes["mouthRight"] = mouth * np.array([-0.6 * face.k, 0, 0])
     shapes["mouthRollLower"] = face.spread({i: (0, 0.2, -0.35) for i in lips_lower}, 0.5) * below
@@ -151,8 +195,10 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
         shapes[f"mouthFrown{s}"] = face.spread({corner: (sign * 0.1, -0.45, 0)}, 1.0)
         shapes[f"mouthDimple{s}"] = face.spread({corner: (sign * 0.25, 0, -0.3)}, 0.8)
         shapes[f"mouthStretch{s}"] = face.spread({corner: (sign * 0.5, -0.2, -0.1)}, 1.0)
-        shapes[f"mouthPress{s}"] = half * (face.spread({i: (0, -0.12, 0) for i in lips_upper}, 0.4) * above
-                                           + face.spread({i: (0, 0.12, 0) for i in lips_lower}, 0.4) * below)
+        press = half * (face.spread({i: (0, -0.15, -0.05) for i in topo.LIP_UPPER_OUTER[1:-1]}, 0.4) * above
+                        + face.spread({i: (0, 0.15, -0.05) for i in topo.LIP_LOWER_OUTER}, 0.4) * below)
+        press[inner] = 0.0                  # pressed lips thin from outside; where they meet stays
+        shapes[f"mouthPress{s}"] = press
         shapes[f"mouthLowerDown{s}"] = half * face.spread({i: (0, -0.35, 0) for i in lips_lower}, 0.5) * below
         shapes[f"mouthUpperUp{s}"] = half * face.spread({i: (0, 0.35, 0) for i in lips_upper}, 0.5) * above
 
@@ -183,6 +229,12 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
     for name, disp in shapes.items():
         basis[ARKIT_INDEX[name]] = disp
     return basis
+
+
+def inner_lip_gaps(basis: np.ndarray) -> np.ndarray:
+    """(52, 11, 3) how each shape moves the upper inner lip relative to the lower, per pair."""
+    upper, lower = _inner_pairs()
+    return basis[:, upper] - basis[:, lower]
 
 
 def apply_basis(neutral: np.ndarray, basis: np.ndarray, weights: np.ndarray) -> np.ndarray:

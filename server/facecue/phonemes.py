@@ -1,8 +1,10 @@
 """Phone timing of speech with pocketsphinx (offline, en-US model shipped in its wheel).
 
-Without a transcript: all-phone recognition. With one: pocketsphinx forced alignment; when
-its grammar search finds no path (e.g. on synthetic or noisy speech) the transcript's
-dictionary phones are aligned to the recognised phones by dynamic programming instead.
+With a transcript: pocketsphinx forced alignment. Without one: the words are recognised
+(``transcriber``: Whisper tiny.en, offline) and force-aligned the same way; without the
+recogniser's packages, pocketsphinx's all-phone loop (fewer bilabials found: bench/lipsync.py).
+When forced alignment finds no path (e.g. on synthetic or noisy speech) the text's dictionary
+phones are aligned to the recognised phones by dynamic programming instead.
 """
 from __future__ import annotations
 
@@ -82,7 +84,8 @@ def _dictionary() -> dict[str, tuple[str, ...]]:
 
 
 def transcript_words(text: str) -> list[str]:
-    return re.findall(r"[a-z']+", text.lower())
+    from .transcriber import spell_numbers
+    return re.findall(r"[a-z']+", spell_numbers(text).lower())
 
 
 def transcript_phones(text: str) -> tuple[list[str], list[str]]:
@@ -119,6 +122,11 @@ def forced_alignment(audio: Audio, text: str) -> PhoneSegments | None:
     None when the text cannot be aligned to the audio at all."""
     pcm = _pcm(audio)
     with _lock:
+        if audio.duration_s <= ALIGN_CHUNK_S:        # short enough for one phone pass
+            try:
+                return _segments(_align(pcm, text, phones=True), "alignment")
+            except RuntimeError:
+                pass
         try:
             words = _align(pcm, text, phones=False)
         except RuntimeError:
@@ -154,8 +162,10 @@ def _align(pcm: bytes, text: str, phones: bool) -> list[tuple[str, int, int]]:
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()
+    if decoder.hyp() is None:
+        raise RuntimeError("no alignment path")
     if not phones:
-        return [(s.word, s.start_frame, s.end_frame) for s in decoder.seg()]
+        return [(s.word, s.start_frame, s.end_frame) for s in decoder.seg() or []]
     decoder.set_alignment()
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
@@ -243,7 +253,23 @@ def _dp_align(recognised: PhoneSegments, expected: list[str]) -> PhoneSegments:
     return PhoneSegments(tuple(expected), starts, ends, "transcript-dp")
 
 
-def phone_timing(audio: Audio, transcript: str | None) -> tuple[PhoneSegments, list[str]]:
+RECOGNISERS = ("auto", "words", "phones")
+
+
+def phone_timing(audio: Audio, transcript: str | None,
+                 recogniser: str = "auto") -> tuple[PhoneSegments, list[str]]:
+    """Phone timing from a transcript when given; else from recognised words, force-aligned
+    (``words``; ``auto`` when the recogniser's model is installed), else the phone loop."""
     if transcript and transcript.strip():
         return align(audio, transcript)
+    from . import transcriber
+    if recogniser == "words" or (recogniser == "auto" and transcriber.available()):
+        words = transcriber.transcribe(audio.samples)
+        if not words.strip():
+            return recognise(audio), []
+        known = " ".join(w for w in transcript_words(words) if w in _dictionary())
+        segments = forced_alignment(audio, known) if known else None
+        if segments is None:          # recognised words the audio does not bear out: trust the phones
+            return recognise(audio), []
+        return PhoneSegments(segments.phones, segments.start_s, segments.end_s, "recognised words, aligned"), []
     return recognise(audio), []

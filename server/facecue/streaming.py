@@ -89,7 +89,8 @@ class StreamSession:
 
     def _cues(self, audio: Audio, seed: int) -> dict[str, np.ndarray]:
         features = extract_features(audio)
-        phones = phone_timing(audio, None)[0] if self.backend.uses_phones else None
+        # Live windows are short and latency-bound: the phone loop, not word recognition.
+        phones = phone_timing(audio, None, "phones")[0] if self.backend.uses_phones else None
         track = self.backend.generate(CueInputs(self.reference, features, phones, self.emotion, self.intensity, seed,
                                                 self._window_controls(audio)))
         return take_arrays(resample(track, self.fps, audio.duration_s), self.reference)

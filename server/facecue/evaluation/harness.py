@@ -36,13 +36,14 @@ class PreparedClip:
         return self.audio.duration_s
 
 
-def prepare_clip(path: Path, transcript: str, use_transcript: bool = False) -> PreparedClip:
+def prepare_clip(path: Path, transcript: str, use_transcript: bool = False,
+                 recogniser: str = "auto") -> PreparedClip:
     audio = load_audio(path)
     reference = forced_alignment(audio, transcript)
     if reference is None:
         raise RuntimeError(f"forced alignment of '{path.name}' to its transcript found no path")
     start = time.perf_counter()
-    phones, _ = phone_timing(audio, transcript if use_transcript else None)
+    phones, _ = phone_timing(audio, transcript if use_transcript else None, recogniser)
     return PreparedClip(Path(path).stem, audio, extract_features(audio), reference, phones,
                         time.perf_counter() - start)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arkit_basis import LOOK_SHAPES, apply_basis, build_basis, look_weights
+from ..arkit_basis import LOOK_SHAPES, apply_basis, build_basis, inner_lip_gaps, look_weights, seal_lips
 from ..cues import CueInputs, CueTrack
 from ..controls import auto_emotion, intensity_track, region_mix
 from ..gaze import labels_from_angles
@@ -15,8 +15,8 @@ from .signals import smooth, smooth_noise
 
 class ProceduralBackend:
     name = "procedural"
-    version = "1.0"
-    native_fps = 30.0
+    version = "1.1"
+    native_fps = 60.0           # fine enough that short lip closures survive resampling to any rate
     uses_phones = True           # visemes are timed by the recognised phones
 
     def generate(self, inputs: CueInputs) -> CueTrack:
@@ -28,7 +28,8 @@ class ProceduralBackend:
         features = inputs.features.at(times)
         activity = features.speech_activity()
         ref, controls = inputs.reference, inputs.controls
-        basis = build_basis(ref.local)
+        rest = seal_lips(ref.local)         # speech starts from, and returns to, closed lips
+        basis = build_basis(rest)
         emotion = auto_emotion(inputs.features, fps) if inputs.emotion == AUTO_EMOTION else inputs.emotion
         intensity = intensity_track(controls, inputs.intensity, inputs.emotion, features, times)
         overall = float(intensity.mean())
@@ -39,7 +40,7 @@ class ProceduralBackend:
         open_shapes = [ARKIT_INDEX[n] for n in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight")]
         mouth[:, open_shapes] *= loudness[:, None]
         mouth *= controls.lip_scale
-        mouth[:, ARKIT_INDEX["mouthClose"]] = _lip_seal(ref.local, basis, mouth, np.clip(closed * controls.lip_scale, 0, 1))
+        mouth[:, ARKIT_INDEX["mouthClose"]] = _lip_seal(basis, mouth, np.clip(closed * controls.lip_scale, 0, 1))
 
         # Expression: intensity with slow life in it, stronger when the voice is.
         level = intensity * np.clip(
@@ -65,24 +66,29 @@ class ProceduralBackend:
         probs = np.zeros((frames, len(EMOTIONS)), np.float32)
         probs[:, 0] = 1.0 - level
         probs[:, EMOTIONS.index(emotion)] += level
-        return CueTrack(fps=fps, local=apply_basis(ref.local, basis, weights), pose=pose,
+        return CueTrack(fps=fps, local=apply_basis(rest, basis, weights), pose=pose,
                         gaze_angles=angles, gaze_labels=labels, blendshapes=weights.astype(np.float32),
                         emotion_probs=probs, emotion=emotion)
 
 
-def _lip_seal(neutral: np.ndarray, basis: np.ndarray, weights: np.ndarray, closed: np.ndarray) -> np.ndarray:
+_LIP_OPENERS = [ARKIT_INDEX[n] for n in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
+                                         "mouthUpperUpRight", "mouthFunnel", "mouthRollLower", "mouthRollUpper")]
+
+
+def _lip_seal(basis: np.ndarray, weights: np.ndarray, closed: np.ndarray) -> np.ndarray:
     """(F,) mouthClose that brings the inner lips together, in proportion to ``closed``.
 
-    The gap to close is the photo's own (a smiling photo may show teeth) plus what the
-    frame's other mouth shapes open; mouthClose closes it linearly.
+    The rest face is sealed, so the gap to close is what the frame's other shapes open:
+    shapes that part the lips themselves are let go in proportion to ``closed`` (``weights``
+    is updated), and mouthClose cancels the jaw's share in 3D (least squares over the inner
+    lip pairs).
     """
-    from ..topology import LOWER_LIP_INNER, UPPER_LIP_INNER
-    opening = basis[:, UPPER_LIP_INNER, 1] - basis[:, LOWER_LIP_INNER, 1]     # (52,) gap per unit weight
+    seal = np.clip(2.0 * closed, 0.0, 1.0)
+    weights[:, _LIP_OPENERS] *= (1 - seal)[:, None]
     close = ARKIT_INDEX["mouthClose"]
-    closing = -opening[close]
-    if closing <= 1e-6:
-        return weights[:, close]
-    others = np.delete(np.arange(len(opening)), close)
-    gap = (neutral[UPPER_LIP_INNER, 1] - neutral[LOWER_LIP_INNER, 1]) + weights[:, others] @ opening[others]
-    needed = np.clip(gap / closing, 0.0, 1.0)
-    return np.maximum(weights[:, close], needed * np.clip(1.5 * closed, 0.0, 1.0))
+    gaps = inner_lip_gaps(basis)                                   # (52, pairs, 3)
+    closing = gaps[close].ravel()
+    others = np.delete(np.arange(len(gaps)), close)
+    opened = weights[:, others] @ gaps[others].reshape(len(others), -1)        # (F, pairs·3)
+    needed = np.clip(-(opened @ closing) / max(float(closing @ closing), 1e-12), 0.0, 1.0)
+    return np.maximum(weights[:, close], needed * seal)

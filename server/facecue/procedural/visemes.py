@@ -18,15 +18,14 @@ _TARGETS: dict[str, dict[str, float]] = {
              "mouthUpperUpLeft": 0.1, "mouthUpperUpRight": 0.1},
     "wide": {"jawOpen": 0.4, "mouthStretchLeft": 0.3, "mouthStretchRight": 0.3,
              "mouthLowerDownLeft": 0.2, "mouthLowerDownRight": 0.2},
-    "round": {"jawOpen": 0.35, "mouthFunnel": 0.55, "mouthPucker": 0.2},
-    "narrow_round": {"jawOpen": 0.12, "mouthPucker": 0.7, "mouthFunnel": 0.3},
+    "round": {"jawOpen": 0.32, "mouthFunnel": 0.6, "mouthPucker": 0.5},
+    "narrow_round": {"jawOpen": 0.12, "mouthPucker": 0.95, "mouthFunnel": 0.35},
     "mid": {"jawOpen": 0.3, "mouthStretchLeft": 0.25, "mouthStretchRight": 0.25,
             "mouthSmileLeft": 0.08, "mouthSmileRight": 0.08},
     "spread": {"jawOpen": 0.16, "mouthStretchLeft": 0.45, "mouthStretchRight": 0.45,
                "mouthSmileLeft": 0.12, "mouthSmileRight": 0.12},
     "r": {"jawOpen": 0.18, "mouthFunnel": 0.35, "mouthPucker": 0.2},
-    "bilabial": {"jawOpen": 0.04, "mouthPressLeft": 0.4, "mouthPressRight": 0.4,
-                 "mouthRollLower": 0.15, "mouthRollUpper": 0.1},
+    "bilabial": {"jawOpen": 0.05, "mouthPressLeft": 0.4, "mouthPressRight": 0.4},
     "labiodental": {"jawOpen": 0.08, "mouthRollLower": 0.55, "mouthUpperUpLeft": 0.25,
                     "mouthUpperUpRight": 0.25},
     "dental": {"jawOpen": 0.18, "tongueOut": 0.15},
@@ -41,7 +40,8 @@ _CLASS = {p: c for c, ps in {
     "velar": "K G NG"}.items() for p in ps.split()}
 VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 BILABIALS = frozenset("M B P".split())
-_DOMINANCE = {"bilabial": 4.0, "labiodental": 2.5, "rest": 2.0}
+# Lips that must meet dominate most; rounding is visible well before and after the vowel.
+_DOMINANCE = {"bilabial": 4.0, "labiodental": 2.5, "rest": 2.0, "round": 2.5, "narrow_round": 3.0}
 _CLOSED = frozenset({"rest", "bilabial"})
 
 
