@@ -27,8 +27,7 @@ def aligned_clips(root):
 
 
 def _open_median(gap, clip, fps):
-    labels = lipsync.frame_phones(clip.reference_phones, len(gap), fps)
-    return float(np.median(gap[[p in lipsync.OPEN_VOWELS for p in labels]]))
+    return lipsync.open_median(gap, lipsync.frame_phones(clip.reference_phones, len(gap), fps))
 
 
 @pytest.mark.parametrize("face_name", ["closed", "teeth", "open"])
@@ -39,11 +38,10 @@ def test_lips_seal_in_3d_at_bilabials_and_silence(pipeline, faces, aligned_clips
         gap, _ = lipsync.mouth_measures(take.local)
         open_median = _open_median(gap, clip, fps)
         assert open_median > 0.25, f"{clip.name}: the mouth barely opens ({open_median:.2f} cm)"
-        times = np.arange(len(gap)) / fps
         for phone, start, end in zip(clip.reference_phones.phones, clip.reference_phones.start_s,
                                      clip.reference_phones.end_s):
             if phone in lipsync.BILABIALS:
-                inside = (times >= start - 0.5 / fps) & (times <= end + 0.5 / fps)
+                inside = lipsync.segment_frames(start, end, len(gap), fps)
                 assert gap[inside].min() < 0.02 * open_median, f"{clip.name}: {phone} at {start:.2f} s stays open"
         assert gap[0] < 0.02 * open_median, f"{clip.name}: the mouth is not closed before speech starts"
 
@@ -93,7 +91,7 @@ def test_reserved_files_are_refused():
 
 
 def test_numbers_are_spelled_as_spoken():
-    from facecue.transcriber import spell_numbers
+    from facecue.phonemes import spell_numbers
     assert spell_numbers("10 of clubs, 4 of hearts") == "ten of clubs, four of hearts"
     assert spell_numbers("1999") == "one thousand nine hundred ninety nine"
     assert spell_numbers("29340") == "two nine three four zero"

@@ -60,9 +60,7 @@ def _upper_membership() -> np.ndarray:
     and lower lips sit on the same line and no height threshold can tell them apart.
     """
     canon = topo.canonical_face().astype(np.float64)
-    upper = np.array(topo.LIP_UPPER_INNER)
-    corners = (topo.LIP_UPPER_INNER[0], topo.LIP_UPPER_INNER[-1])
-    lower = np.array((corners[0],) + topo.LIP_LOWER_INNER + (corners[1],))
+    upper, lower = _inner_pairs()
     xs = np.linspace(canon[upper, 0].min(), canon[upper, 0].max(), 32)
     line = np.interp(canon[:, 0], xs, (_curve(canon[upper], xs) + _curve(canon[lower], xs)) / 2)
     member = 1 / (1 + np.exp(-(canon[:, 1] - line) / 0.06))

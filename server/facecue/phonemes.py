@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import FEATURE_RATE, Audio
+from .audio import FEATURE_RATE, HOP, Audio
 
 SILENCE = "SIL"
 
@@ -84,8 +84,41 @@ def _dictionary() -> dict[str, tuple[str, ...]]:
 
 
 def transcript_words(text: str) -> list[str]:
-    from .transcriber import spell_numbers
     return re.findall(r"[a-z']+", spell_numbers(text).lower())
+
+
+def _known_words(text: str) -> str:
+    """The words of ``text`` that the pronouncing dictionary has, as one string."""
+    return " ".join(w for w in transcript_words(text) if w in _dictionary())
+
+
+_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
+        "sixteen seventeen eighteen nineteen".split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def _number_words(n: int) -> str:
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        rest = n % 100
+        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + _number_words(rest))
+    rest = n % 1000
+    return _number_words(n // 1000) + " thousand" + ("" if rest == 0 else " " + _number_words(rest))
+
+
+def spell_numbers(text: str) -> str:
+    """Digits as words, as they are spoken: '10' → 'ten', '1999' → 'one thousand …', and runs
+    of five or more digits (codes, phone numbers) digit by digit."""
+    def words(match: re.Match) -> str:
+        digits = match.group(0).replace(",", "")
+        if len(digits) >= 5 or digits.startswith("0") and len(digits) > 1:
+            return " ".join(_ONES[int(d)] for d in digits)
+        return _number_words(int(digits))
+    return re.sub(r"\d[\d,]*\d|\d", words, text)
+
 
 
 def transcript_phones(text: str) -> tuple[list[str], list[str]]:
@@ -106,8 +139,7 @@ def align(audio: Audio, transcript: str) -> tuple[PhoneSegments, list[str]]:
                 f"{', '.join(sorted(set(missing)))}"] if missing else []
     if not phones:
         return recognise(audio), warnings + ["transcript has no known words; recognising phones"]
-    known = " ".join(w for w in transcript_words(transcript) if w in _dictionary())
-    aligned = forced_alignment(audio, known)
+    aligned = forced_alignment(audio, _known_words(transcript))
     if aligned is not None:
         return aligned, warnings
     return _dp_align(recognise(audio), phones), warnings
@@ -147,7 +179,7 @@ def forced_alignment(audio: Audio, text: str) -> PhoneSegments | None:
     return _segments(segs, "alignment") if segs else None
 
 
-_BYTES_PER_FRAME = 2 * 16_000 // FEATURE_RATE
+_BYTES_PER_FRAME = 2 * HOP               # 16-bit samples per feature frame
 
 
 def _is_silence(word: str) -> bool:
@@ -264,10 +296,7 @@ def phone_timing(audio: Audio, transcript: str | None,
         return align(audio, transcript)
     from . import transcriber
     if recogniser == "words" or (recogniser == "auto" and transcriber.available()):
-        words = transcriber.transcribe(audio.samples)
-        if not words.strip():
-            return recognise(audio), []
-        known = " ".join(w for w in transcript_words(words) if w in _dictionary())
+        known = _known_words(transcriber.transcribe(audio.samples))
         segments = forced_alignment(audio, known) if known else None
         if segments is None:          # recognised words the audio does not bear out: trust the phones
             return recognise(audio), []

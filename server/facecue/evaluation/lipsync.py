@@ -69,6 +69,19 @@ def frame_phones(phones: PhoneSegments, frames: int, fps: float) -> np.ndarray:
     return labels
 
 
+def open_median(gap: np.ndarray, labels: np.ndarray) -> float:
+    """Median gap over open-vowel frames (``labels`` from ``frame_phones``): the closure yardstick."""
+    open_frames = np.array([p in OPEN_VOWELS for p in labels], bool)
+    return float(np.median(gap[open_frames])) if open_frames.any() else float("nan")
+
+
+def segment_frames(start: float, end: float, frames: int, fps: float) -> np.ndarray:
+    """Frames shown within half a frame of a phone segment (at least the nearest one)."""
+    times = np.arange(frames) / fps
+    inside = np.flatnonzero((times >= start - 0.5 / fps) & (times <= end + 0.5 / fps))
+    return inside if inside.size else np.array([min(frames - 1, int(round((start + end) / 2 * fps)))])
+
+
 def _pause_frames(phones: PhoneSegments, frames: int, fps: float, duration_s: float) -> np.ndarray:
     """Frames inside long pauses (including before the first and after the last phone)."""
     times = np.arange(frames) / fps
@@ -108,18 +121,12 @@ def score(gap: np.ndarray, width: np.ndarray, phones: PhoneSegments, fps: float,
     labels = frame_phones(phones, frames, fps)
     is_in = lambda group: np.array([p in group for p in labels], bool)   # noqa: E731
     open_frames, closed_frames = is_in(OPEN_VOWELS), is_in(CLOSED)
-    open_median = float(np.median(gap[open_frames])) if open_frames.any() else float("nan")
-
-    times = np.arange(frames) / fps
+    threshold = CLOSURE_THRESHOLD * open_median(gap, labels)
     closed_count = bilabials = 0
     for phone, start, end in zip(phones.phones, phones.start_s, phones.end_s):
-        if phone not in BILABIALS:
-            continue
-        bilabials += 1
-        inside = np.flatnonzero((times >= start - 0.5 / fps) & (times <= end + 0.5 / fps))
-        if inside.size == 0:
-            inside = np.array([min(frames - 1, int(round((start + end) / 2 * fps)))])
-        closed_count += bool(gap[inside].min() < CLOSURE_THRESHOLD * open_median)
+        if phone in BILABIALS:
+            bilabials += 1
+            closed_count += bool(gap[segment_frames(start, end, frames, fps)].min() < threshold)
     pauses = _pause_frames(phones, frames, fps, duration_s)
     return LipSyncScores(
         closure=closed_count / bilabials if bilabials else float("nan"), bilabials=bilabials,
