@@ -53,3 +53,79 @@ def test_prepared_video_matches_the_take_it_shows(pipeline, assets, tmp_path):
     assert summary["clips"] == {"train": 1, "validation": 0} and summary["frames"] == clip.frames
     report = evaluate(tmp_path / "cache", NeuralBackend(tmp_path / "mead.pt"))
     assert report["clips"] == 1 and np.isfinite(report["metrics"]["model"]["fld_mm"])
+
+
+# -- acoustic conditions and speaker-robust features ------------------------------------------
+
+def _spoken(assets):
+    from facecue.audio import load_audio
+    return load_audio(assets / "speech.wav").samples
+
+
+def test_noise_lands_at_the_asked_signal_to_noise_ratio(assets):
+    import numpy as np
+
+    from facecue.dataset import augment
+    speech = _spoken(assets).astype(np.float64)
+    for snr in (10.0, 30.0):
+        noisy = augment.add_noise(speech, snr, tilt=1.0, rng=np.random.default_rng(0))
+        noise = noisy - speech
+        frames = speech[: len(speech) // 320 * 320].reshape(-1, 320)
+        power = (frames ** 2).mean(1)
+        active = power[power >= 1e-3 * power.max()].mean()
+        assert abs(10 * np.log10(active / (noise ** 2).mean()) - snr) < 0.5
+
+
+def test_telephone_and_room_keep_the_timing_and_cut_what_they_should(assets):
+    import numpy as np
+    from scipy import signal
+
+    from facecue.audio import SAMPLE_RATE
+    from facecue.dataset import augment
+    speech = _spoken(assets).astype(np.float64)
+    line = augment.telephone(speech)
+    f, p_in = signal.welch(speech, SAMPLE_RATE, nperseg=1024)
+    _, p_out = signal.welch(line, SAMPLE_RATE, nperseg=1024)
+    low, band = f < 150, (f > 600) & (f < 3000)
+    assert np.sum(p_out[low]) < 0.05 * np.sum(p_in[low]) and np.sum(p_out[band]) > 0.7 * np.sum(p_in[band])
+    room = augment.reverberate(speech, 0.5, np.random.default_rng(1))
+    assert len(room) == len(speech)
+    lag = np.argmax(signal.correlate(room, speech, "full", method="fft")) - (len(speech) - 1)
+    assert lag == 0                                              # the direct sound is not delayed
+    assert np.abs(room - speech).mean() > 0.05 * np.abs(speech).mean()       # and the room is heard
+
+
+def test_conditions_are_drawn_deterministically_and_never_clip(assets):
+    import numpy as np
+
+    from facecue.dataset import augment
+    speech = _spoken(assets)
+    drawn = [augment.draw(np.random.default_rng(seed)) for seed in range(40)]
+    assert {c.kind for c in drawn} == set(augment.CONDITIONS)
+    for seed in (0, 3):
+        condition = augment.draw(np.random.default_rng(seed))
+        once = augment.apply(speech, condition, np.random.default_rng(seed))
+        again = augment.apply(speech, condition, np.random.default_rng(seed))
+        assert np.array_equal(once, again) and np.abs(once).max() <= 0.9 + 1e-6 and once.dtype == np.float32
+
+
+def test_per_utterance_normalisation_removes_the_channel(assets):
+    """A constant gain and a fixed channel filter change raw MFCCs but not the normalized ones."""
+    import numpy as np
+    from scipy import signal
+
+    from facecue.audio import SAMPLE_RATE, Audio, extract_features
+    from facecue.neural.features import utterance_normalized
+    speech = _spoken(assets)
+    plain = extract_features(Audio(speech, "plain"))
+    tilt = signal.butter(1, 1500, "highpass", fs=SAMPLE_RATE, output="sos")
+    coloured = (0.3 * (0.5 * speech + signal.sosfilt(tilt, speech))).astype(np.float32)
+    other = extract_features(Audio(coloured, "other"))
+    raw = np.abs(plain.mfcc - other.mfcc).mean()
+    normalized = np.abs(utterance_normalized(plain.mfcc, plain.energy_db)
+                        - utterance_normalized(other.mfcc, other.energy_db)).mean()
+    raw_in_spreads = raw / plain.mfcc.std(axis=0).mean()
+    assert raw_in_spreads > 0.15 and normalized < 0.3 * raw_in_spreads, (raw_in_spreads, normalized)
+    z = utterance_normalized(plain.mfcc, plain.energy_db)
+    speech_frames = plain.energy_db >= plain.energy_db.max() - 40
+    assert np.allclose(z[speech_frames].mean(0), 0, atol=1e-3) and np.allclose(z[speech_frames].std(0), 1, atol=1e-2)

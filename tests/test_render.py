@@ -113,8 +113,9 @@ def test_batches_render_the_same_as_single_frames(renderer, prepared, happy_take
     together = renderer.render(prepared, landmarks).astype(np.int16)
     alone = np.concatenate([renderer.render(prepared, landmarks[i:i + 1]) for i in range(6)]).astype(np.int16)
     difference = np.abs(together - alone)
-    # Float rounding flips single pixels on textured hair and along the seam of closed lips.
-    assert np.mean(difference > 1) < 5e-4 and difference.max() <= 8
+    # A frame's pixels must not depend on which frames share its batch (takes are batched
+    # together under concurrency): at most rounding of the last level.
+    assert np.mean(difference > 1) < 1e-4 and difference.max() <= 2
 
 
 def _look(reference, yaw: float, pitch: float):

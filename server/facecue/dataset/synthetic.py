@@ -1,8 +1,10 @@
 """``facecue corpus``: a synthetic training corpus from espeak-ng speech and the procedural cues.
 
-Many sentences spoken by several voices at varied rates and pitches; each clip gets an emotion
-and intensity, and its targets are the procedural backend's cues for the bundled face — so the
-whole training path runs on machines without a talking-face dataset. Deterministic for a seed.
+Many sentences spoken by many voices (accents × speaker variants) at varied rates and pitches,
+heard through a drawn acoustic condition (room, noise, telephone line; see ``augment``); each
+clip gets an emotion and intensity, and its targets are the procedural backend's cues for the
+bundled face, timed by the clean words — so the whole training path runs on machines without
+a talking-face dataset. Deterministic for a seed.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import numpy as np
 from ..audio import extract_features, load_audio
 from ..config import TakeRequest
 from ..names import EMOTIONS
+from . import augment
 from .clips import PreparedClip, save
 
 SENTENCES = (
@@ -36,7 +39,16 @@ HELD_OUT_SENTENCES = (
     "He laughed so hard that he dropped his coffee.", "Every winter the lake freezes solid.",
     "I cannot believe they sold the old farm.", "Send me the photos when you get home.",
 )
-VOICES = ("en-us", "en-gb", "en-us+f3", "en-us+m3", "en-gb+f2", "en-us+m7")
+# Voices: an accent and a speaker variant. The held-out split speaks with voices the corpus
+# never uses, so validation measures new speakers as well as new words.
+ACCENTS = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-us-nyc", "en-gb-x-rp")
+VARIANTS = ("", "f1", "f2", "f3", "m1", "m2", "m3", "m6", "klatt", "klatt3", "steph", "rob")
+HELD_OUT_ACCENTS = ("en-gb-x-gbclan", "en-us")
+HELD_OUT_VARIANTS = ("f4", "m7", "klatt2", "Andy")
+
+
+def voice_name(accent: str, variant: str) -> str:
+    return f"{accent}+{variant}" if variant else accent
 
 
 def speak(text: str, voice: str, rate: int, pitch: int, path: Path) -> Path:
@@ -61,9 +73,13 @@ def build(out: str | Path, clips: int, *, seed: int = 0, image: str | Path | Non
             pool = HELD_OUT_SENTENCES if held_out else SENTENCES
             sentences = rng.choice(len(pool), size=int(rng.integers(1, 3)), replace=False)
             text = " ".join(pool[i] for i in sentences)
-            voice, emotion = VOICES[rng.integers(len(VOICES))], EMOTIONS[rng.integers(len(EMOTIONS))]
+            accents, variants = (HELD_OUT_ACCENTS, HELD_OUT_VARIANTS) if held_out else (ACCENTS, VARIANTS)
+            voice = voice_name(accents[rng.integers(len(accents))], variants[rng.integers(len(variants))])
+            emotion = EMOTIONS[rng.integers(len(EMOTIONS))]
             intensity = float(rng.uniform(0.3, 1.0))
-            rate, pitch, take_seed = int(rng.integers(130, 200)), int(rng.integers(25, 75)), int(rng.integers(2**31))
+            rate, pitch, take_seed = int(rng.integers(120, 210)), int(rng.integers(20, 80)), int(rng.integers(2**31))
+            channel_rng = np.random.default_rng(int(rng.integers(2**31)))
+            condition = augment.draw(channel_rng)
             level = 1 + min(2, int(intensity * 3))
             done = out / "synthetic" / emotion / f"level_{level}" / f"{name}.npz"
             if done.is_file():                  # resumed: the draws above keep later clips the same
@@ -72,9 +88,12 @@ def build(out: str | Path, clips: int, *, seed: int = 0, image: str | Path | Non
             wav = speak(text, voice, rate, pitch, Path(tmp) / f"{name}.wav")
             take = pipeline.run(TakeRequest(audio=wav, image=image, emotion=emotion, intensity=intensity,
                                             seed=take_seed, transcript=text))
-            features = extract_features(load_audio(wav))
+            clean = load_audio(wav)
+            heard = augment.apply(clean.samples, condition, channel_rng)
+            features = extract_features(type(clean)(samples=heard, name=clean.name))
             clip = PreparedClip(actor="synthetic", emotion=emotion, level=level,
-                                source=f"espeak-ng {voice}: {text}", fps=take.fps, mfcc=features.mfcc,
+                                source=f"espeak-ng {voice} ({condition.describe()}): {text}", fps=take.fps,
+                                mfcc=features.mfcc,
                                 energy_db=features.energy_db, f0_hz=features.f0_hz,
                                 landmarks_local=take.landmarks_local, pose=take.pose, gaze_angles=take.gaze_angles,
                                 gaze_labels=take.gaze_labels, intensity=intensity)

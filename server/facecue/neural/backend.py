@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from .. import topology as topo
-from ..arkit_basis import apply_basis, build_basis
+from ..arkit_basis import apply_basis, build_basis, seal_lips
 from ..blendshape_solver import solve_offsets
 from ..controls import auto_emotion, intensity_track
 from ..cues import CueInputs, CueTrack
@@ -30,7 +30,7 @@ from ..names import ARKIT_INDEX, AUTO_EMOTION, EMOTIONS, GAZE_REGIONS
 from ..procedural import blinks
 from ..procedural.gaze_process import place_fixations
 from . import representation as rep
-from .features import frame_windows
+from .features import frame_windows, model_mfcc
 
 SOLVE_ROWS = np.setdiff1d(np.arange(len(rep.SUBSET)), np.concatenate(list(rep.IRIS_ROWS.values())))
 
@@ -97,14 +97,14 @@ class NeuralBackend:
         loaded = self.loaded
         cfg = loaded.model.cfg
         fps = cfg.fps
-        plans = [_Plan(inputs, fps) for inputs in takes]
+        plans = [_Plan(inputs, fps, cfg.feature_norm) for inputs in takes]
         frames = max(p.frames for p in plans)
 
         def windows(mfcc: np.ndarray, count: int) -> np.ndarray:
             w = (frame_windows(mfcc, count, fps, cfg.mfcc_window) - loaded.mfcc_mean) / loaded.mfcc_std
             return np.pad(w, ((0, frames - count), (0, 0), (0, 0)), mode="edge")
 
-        take_windows = np.stack([windows(p.inputs.features.mfcc, p.frames) for p in plans])
+        take_windows = np.stack([windows(p.mfcc, p.frames) for p in plans])
         variants = [(k, mix, silent) for k, p in enumerate(plans) for mix, silent in p.variants]
         silent_rows = [row for row, (_, _, silent) in enumerate(variants) if silent]
         silent_windows = [windows(plans[variants[row][0]].silence(), plans[variants[row][0]].frames)
@@ -133,11 +133,12 @@ class NeuralBackend:
 class _Plan:
     """One take's conditioning before decoding and its assembly after."""
 
-    def __init__(self, inputs: CueInputs, fps: float):
+    def __init__(self, inputs: CueInputs, fps: float, feature_norm: str):
         self.inputs, self.fps = inputs, fps
         self.frames = int(math.ceil(inputs.features.duration_s * fps)) + 1
         self.times = np.arange(self.frames) / fps
         features = inputs.features
+        self.mfcc = model_mfcc(features.mfcc, features.energy_db, feature_norm)
         self.emotion = auto_emotion(features, fps) if inputs.emotion == AUTO_EMOTION else inputs.emotion
         self.intensity = intensity_track(inputs.controls, inputs.intensity, inputs.emotion, features.at(self.times),
                                          self.times)
@@ -159,8 +160,8 @@ class _Plan:
 
     def silence(self) -> np.ndarray:
         """MFCC of the recording's quietest frame throughout: the take decoded with nothing said."""
-        features = self.inputs.features
-        return np.repeat(features.mfcc[[int(np.argmin(features.energy_db))]], len(features.mfcc), axis=0)
+        quietest = int(np.argmin(self.inputs.features.energy_db[: len(self.mfcc)]))
+        return np.repeat(self.mfcc[[quietest]], len(self.mfcc), axis=0)
 
     def _mix(self, pairs) -> np.ndarray:
         mix = np.zeros((self.frames, len(EMOTIONS)), np.float32)
@@ -182,15 +183,16 @@ class _Plan:
         if not controls.gaze:
             angles = np.zeros_like(angles)
         labels = labels_from_angles(angles)
-        basis = build_basis(ref.local)
+        rest = seal_lips(ref.local)          # the rest the model learned from: lips closed, no expression
+        basis = build_basis(rest)
         points = rep.SUBSET[SOLVE_ROWS]
-        offsets = rep.decode_landmarks(code, ref.local)[:, SOLVE_ROWS]
-        weights = solve_offsets(offsets, points, ref.local, angles, basis)
+        offsets = rep.decode_landmarks(code, rest)[:, SOLVE_ROWS]
+        weights = solve_offsets(offsets, points, rest, angles, basis)
         blink = blinks.blink_curve(rngs[1], self.times, self.emotion, float(self.intensity.mean()))
         for name in ("eyeBlinkLeft", "eyeBlinkRight"):
             weights[:, ARKIT_INDEX[name]] = np.maximum(weights[:, ARKIT_INDEX[name]], blink)
         pose = ref.pose[None] + controls.head_scale * rep.decode_pose(pose_code)
-        return CueTrack(fps=self.fps, local=apply_basis(ref.local, basis, weights), pose=pose.astype(np.float32),
+        return CueTrack(fps=self.fps, local=apply_basis(rest, basis, weights), pose=pose.astype(np.float32),
                         gaze_angles=angles, gaze_labels=labels, blendshapes=weights,
                         emotion_probs=probs.astype(np.float32), emotion=self.emotion)
 

@@ -23,13 +23,18 @@ class ModelConfig:
     gaze_regions: int = 10            # S per eye; S·S joint classes
     window_frames: int = 96           # Bi-LSTM context per inference window …
     overlap_frames: int = 32          # … and the overlap cross-faded between windows
+    feature_norm: str = "utterance"   # "utterance": each recording normalized over its own speech
+                                      # first (see features); "corpus": the corpus statistics only
 
     @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
+        values = {"feature_norm": "corpus", **values}     # checkpoints older than the field
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise InvalidInput(f"checkpoint config has unknown fields {', '.join(unknown)}")
+        if values["feature_norm"] not in ("corpus", "utterance"):
+            raise InvalidInput(f"checkpoint config has unknown feature_norm '{values['feature_norm']}'")
         return cls(**values)
 
     def as_dict(self) -> dict:

@@ -1,7 +1,8 @@
 """Make the bundled cue model, reproducibly:  python -m facecue.neural.make_default --work DIR
 
-1. the synthetic training corpus: CORPUS_CLIPS clips, seed 0 (``facecue corpus``);
-2. the held-out split: HELD_OUT_CLIPS clips, seed 1, sentences the corpus never speaks;
+1. the synthetic training corpus: CORPUS_CLIPS clips, seed 0 (``facecue corpus``), many
+   espeak-ng voices heard through rooms, noise and telephone lines;
+2. the held-out split: HELD_OUT_CLIPS clips, seed 1, sentences and voices the corpus never has;
 3. training with the default TrainConfig (seed 0);
 4. evaluation on the held-out split (``facecue eval``).
 Writes ``data/cue_model.pt`` and ``data/cue_model.json`` (the recipe, the data, the final
@@ -15,13 +16,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..dataset import synthetic
+from ..dataset import augment, synthetic
 from . import checkpoint, evaluation, training
 from .backend import NeuralBackend
 from .config import TrainConfig
 
 CORPUS_CLIPS, HELD_OUT_CLIPS = 800, 80
-VERSION = "neural-1.0"
+VERSION = "neural-1.1"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,8 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     report = evaluation.evaluate(held_out, NeuralBackend(args.out, device="cpu"))
     print(evaluation.format_report(report))
     record = {"version": VERSION, "command": "python -m facecue.neural.make_default --work DIR",
-              "data": {"corpus": {"clips": CORPUS_CLIPS, "seed": 0},
-                       "held_out": {"clips": HELD_OUT_CLIPS, "seed": 1, "sentences": "held-out only"}},
+              "data": {"corpus": {"clips": CORPUS_CLIPS, "seed": 0, "accents": list(synthetic.ACCENTS),
+                                  "variants": list(synthetic.VARIANTS), "conditions": list(augment.CONDITIONS)},
+                       "held_out": {"clips": HELD_OUT_CLIPS, "seed": 1, "sentences": "held-out only",
+                                    "accents": list(synthetic.HELD_OUT_ACCENTS),
+                                    "variants": list(synthetic.HELD_OUT_VARIANTS)}},
               "training": summary, "evaluation_held_out": report}
     args.out.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     return 0

@@ -9,7 +9,9 @@ Gaze: the joint class v = u_left + S · u_right (paper Eq. 3–5).
 
 The rest face of a dataset speaker is the mean of the quiet frames (lowest 15 % of the
 level) of their neutral clips — mouth closed, no expression — and its pose the mean pose of
-those clips. At inference the reference photo's own face and pose are the rest.
+those clips. At inference the rest is the reference photo's face with its lips sealed
+(``arkit_basis.seal_lips``, as the procedural teacher starts from) and the photo's pose — so a
+photo with parted lips or teeth showing means the same "zero" the model was trained on.
 """
 from __future__ import annotations
 

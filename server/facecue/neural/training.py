@@ -22,7 +22,7 @@ from ..names import EMOTIONS, GAZE_REGIONS
 from ..timing import sample_linear
 from . import checkpoint, representation as rep
 from .config import ModelConfig, TrainConfig
-from .features import frame_windows
+from .features import frame_windows, model_mfcc
 from .model import CueModel, loss
 
 FORWARD = 2 + GAZE_REGIONS * 2
@@ -33,7 +33,7 @@ class TrainingClip:
     name: str
     emotion: int
     level: float
-    mfcc: np.ndarray          # (T, 28) raw
+    mfcc: np.ndarray          # (T, 28) as the model reads it (``features.model_mfcc``)
     landmarks: np.ndarray     # (F+1, 147, 3) with the rest frame first (the cue before frame 0)
     pose: np.ndarray          # (F+1, 6)
     gaze: np.ndarray          # (F+1,) joint classes
@@ -61,7 +61,8 @@ def load_dataset(cache: str | Path, cfg: ModelConfig) -> list[TrainingClip]:
         rest = rests[clip.actor]
         local, pose, labels = _at_rate(clip, cfg.fps)
         out.append(TrainingClip(
-            name=entry["path"], emotion=EMOTIONS.index(clip.emotion), level=clip.emotion_level, mfcc=clip.mfcc,
+            name=entry["path"], emotion=EMOTIONS.index(clip.emotion), level=clip.emotion_level,
+            mfcc=model_mfcc(clip.mfcc, clip.energy_db, cfg.feature_norm),
             landmarks=np.concatenate([np.zeros((1, cfg.landmark_points, 3), np.float32),
                                       rep.encode_landmarks(local, rest.face)]),
             pose=np.concatenate([np.zeros((1, 6), np.float32), rep.encode_pose(pose, rest.pose)]),

@@ -17,6 +17,9 @@ CAVITY = (0.20, 0.07, 0.08)
 TONGUE = (0.58, 0.25, 0.27)
 LOWER_INNER_WITH_CORNERS = (topo.LIP_UPPER_INNER[0],) + topo.LIP_LOWER_INNER + (topo.LIP_UPPER_INNER[-1],)
 TOOTH_SPAN = 0.16        # a front tooth's width ÷ half the mouth's width
+SEALED = 0.005           # lip gap ÷ mouth width below which the lips are drawn closed
+SEAM_SHADE = 0.25        # how much darker the line where closed lips meet is: a darker line
+                         # reads as parted lips (MediaPipe sees a 1–2 px gap at 0.45)
 
 
 def _box(points: torch.Tensor, margin: float, height: int, width: int) -> tuple[int, int, int, int] | None:
@@ -128,7 +131,8 @@ def draw_mouth(frames: torch.Tensor, warped_mouth: torch.Tensor, points: torch.T
     mouth_width = (points[:, topo.MOUTH_CORNER_LEFT] - points[:, topo.MOUTH_CORNER_RIGHT]).norm(dim=-1)
     gap = (points[:, topo.UPPER_LIP_INNER] - points[:, topo.LOWER_LIP_INNER]).norm(dim=-1)
     relative = gap / mouth_width.clamp_min(1e-3)
-    inside = polygon_coverage(pixels, outline) * smoothstep(0.0, 0.03, relative)[:, None, None]
+    # Each frame on its own terms: lips nearer than SEALED draw no mouth, whatever the batch holds.
+    inside = polygon_coverage(pixels, outline) * smoothstep(SEALED, 0.03, relative)[:, None, None]
     upper_lip, lower_lip = points[:, list(topo.LIP_UPPER_INNER)], points[:, list(LOWER_INNER_WITH_CORNERS)]
     from_upper, from_lower = polyline_distance(pixels, upper_lip), polyline_distance(pixels, lower_lip)
     g, w = gap[:, None, None], mouth_width[:, None, None]
@@ -136,9 +140,9 @@ def draw_mouth(frames: torch.Tensor, warped_mouth: torch.Tensor, points: torch.T
     # Lips closing over the photo's open mouth: lip colour, darker along the line where they meet.
     leak = smoothstep(0.1, 0.7, warped_mouth[:, y0:y1, x0:x1] - inside)
     seam = torch.exp(-(polyline_distance(pixels, (upper_lip + lower_lip) / 2) / (0.015 * w)).square())
-    lips = _colour(prepared.lip_colour, device) * (1 - 0.45 * seam)[:, None]
+    lips = _colour(prepared.lip_colour, device) * (1 - SEAM_SHADE * seam)[:, None]
     region = _blend(region, lips, leak)
-    if float(relative.max()) <= 0.005:
+    if float(relative.max()) <= SEALED:
         frames[:, :, y0:y1, x0:x1] = region
         return
 

@@ -30,9 +30,8 @@ def fit(targets: torch.Tensor, values: torch.Tensor, smoothing: float = 1e-4) ->
     """Spline coefficients (F, N + 3, 2): kernel weights then the affine part.
 
     Solved in float64: the system is ill-conditioned enough that float32 answers depend on
-    how frames are batched. Returned in the inputs' dtype for the (much larger) evaluation.
+    how frames are batched. Returned in float64 for ``evaluate``.
     """
-    dtype = targets.dtype
     targets, values = targets.double(), values.double()
     frames, count, _ = targets.shape
     system = targets.new_zeros(frames, count + 3, count + 3)
@@ -43,17 +42,26 @@ def fit(targets: torch.Tensor, values: torch.Tensor, smoothing: float = 1e-4) ->
     system[:, count:, :count] = basis.transpose(1, 2)
     rhs = targets.new_zeros(frames, count + 3, values.shape[-1])
     rhs[:, :count] = values
-    return torch.linalg.solve(system, rhs).to(dtype)
+    return torch.linalg.solve(system, rhs)
 
 
 def evaluate(coefficients: torch.Tensor, targets: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
-    """The fitted field at ``queries`` (Q, 2), shared by every frame → (F, Q, 2)."""
+    """The fitted field at ``queries`` (Q, 2), shared by every frame → (F, Q, 2).
+
+    The kernel is evaluated in the queries' dtype, but summed against the (float64) weights
+    in float64: the weights are large and of both signs where control points nearly meet
+    (sealed lips), and a float32 sum rounded differently with the batch's size — a frame
+    rendered alone and in a batch differed by whole levels on textured pixels.
+    """
+    dtype = queries.dtype
     frames, count, _ = targets.shape
+    targets = targets.to(dtype)
     out = queries.new_empty(frames, queries.shape[0], coefficients.shape[-1])
     step = max(1, EVALUATION_BUDGET // max(1, queries.shape[0] * count))
-    affine = _affine_basis(queries)
+    affine = _affine_basis(queries.double())
     for start in range(0, frames, step):            # chunks bound memory, not per-frame work
         part = slice(start, start + step)
         distances = _squared_distances(queries.expand(targets[part].shape[0], -1, -1), targets[part])
-        out[part] = torch.baddbmm(affine @ coefficients[part, count:], _kernel(distances), coefficients[part, :count])
+        out[part] = torch.baddbmm(affine @ coefficients[part, count:], _kernel(distances).double(),
+                                  coefficients[part, :count]).to(dtype)
     return out
