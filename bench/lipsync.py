@@ -1,6 +1,6 @@
 """Lip-sync on real speech and real photos: the development set, per backend, face and fps.
 
-    python bench/lipsync.py [--backends procedural neural] [--fps 24 25 29.97 30 60]
+    python bench/lipsync.py [--backends procedural neural neural-model] [--fps 24 25 29.97 30 60]
                             [--faces …] [--clips …] [--transcript] [--readback N] [--json out.json]
 
 Every clip of the dev set (real recordings from pinned registry packages, see
@@ -34,7 +34,8 @@ def _fmt(summary: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", nargs="+", default=["procedural", "neural"])
+    parser.add_argument("--backends", nargs="+", default=["procedural", "neural", "neural-model"],
+                        help="neural-model: the neural backend with the model's own lips")
     parser.add_argument("--fps", nargs="+", type=float, default=[24, 25, 29.97, 30, 60])
     parser.add_argument("--faces", nargs="+", default=[f.name for f in devset.FACES])
     parser.add_argument("--clips", nargs="+", default=[c.name for c in devset.CLIPS])
@@ -63,7 +64,7 @@ def main() -> int:
     print(f"{'backend':11s} {'face':8s} {'fps':>6s}  " + " ".join(c[:8].ljust(8) for c in COLUMNS) + "  cue s/min")
     results = []
     for backend_name in args.backends:
-        backend = pipeline.backends[backend_name]
+        backend = backend_named(pipeline, backend_name)
         for face_name, face in faces.items():
             for fps in args.fps:
                 start = time.perf_counter()
@@ -81,6 +82,14 @@ def main() -> int:
     return 0
 
 
+def backend_named(pipeline, name: str):
+    """A pipeline backend, or "neural-model": the neural backend with the model's own lips."""
+    if name == "neural-model":
+        from facecue.neural.backend import NeuralBackend
+        return NeuralBackend(lips="model")
+    return pipeline.backends[name]
+
+
 def readback(pipeline, clips, faces, backends, root) -> list[dict]:
     """Render at 256², read the mouth back with MediaPipe, score it like the cues (2D both)."""
     from PIL import Image
@@ -94,7 +103,7 @@ def readback(pipeline, clips, faces, backends, root) -> list[dict]:
     out = []
     renderer = pipeline.renderer()
     for backend_name in backends:
-        backend = pipeline.backends[backend_name]
+        backend = backend_named(pipeline, backend_name)
         for face_name, face in faces.items():
             rgb = np.asarray(Image.open(devset.face_path(root, face_name)).convert("RGB"))
             prepared = renderer.prepare(Portrait(rgb, face), RenderSize.parse("256"))

@@ -16,6 +16,7 @@ come from the same stochastic blink process as the procedural backend.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -29,6 +30,8 @@ from ..gaze import labels_from_angles
 from ..names import ARKIT_INDEX, AUTO_EMOTION, EMOTIONS, GAZE_REGIONS
 from ..procedural import blinks
 from ..procedural.gaze_process import place_fixations
+from ..procedural.speech_mouth import lip_seal, speech_mouth
+from ..timing import resample
 from . import representation as rep
 from .features import frame_windows, model_mfcc
 
@@ -53,15 +56,30 @@ def _region_rows() -> dict[str, np.ndarray]:
 REGION_ROWS = _region_rows()
 
 
-class NeuralBackend:
-    name = "neural"
-    uses_phones = False          # the sequentializers read the MFCC themselves
+LIPS = ("phones", "model")
+LIP_FPS = 60.0                   # the phone-timed lips' rate: short closures survive resampling
 
-    def __init__(self, checkpoint_path=None, device: str | None = None):
+
+class NeuralBackend:
+    """``lips="phones"`` (the default) takes the speech articulation of the mouth from the
+    phone-timed lips and everything else from the model; ``lips="model"`` keeps the model's
+    own mouth. On the real development set the model's own lips miss the lip-sync targets
+    (README, "Neural backend"), so the default is the phone-timed mouth."""
+    name = "neural"
+
+    def __init__(self, checkpoint_path=None, device: str | None = None, lips: str = "phones"):
+        if lips not in LIPS:
+            raise ValueError(f"lips must be one of {', '.join(LIPS)}, not '{lips}'")
         self._path = checkpoint_path
         self._device = device
         self._loaded = None
+        self.lips = lips
         self.last_timing: dict[str, float] = {}       # seconds of the last call: decode, finish
+
+    @property
+    def uses_phones(self) -> bool:
+        """Whether the take needs timed phones: for the phone-timed lips only."""
+        return self.lips == "phones"
 
     @property
     def loaded(self):
@@ -77,11 +95,12 @@ class NeuralBackend:
     @property
     def version(self) -> str:
         """The checkpoint's own version and the start of its file hash (reused takes must match both)."""
-        return f"{self.loaded.version}+{self.loaded.digest[:12]}"
+        lips = "+phone-lips" if self.lips == "phones" else ""
+        return f"{self.loaded.version}+{self.loaded.digest[:12]}{lips}"
 
     @property
     def native_fps(self) -> float:
-        return self.loaded.model.cfg.fps
+        return LIP_FPS if self.lips == "phones" else self.loaded.model.cfg.fps
 
     def generate(self, inputs: CueInputs) -> CueTrack:
         return self.generate_many([inputs])[0]
@@ -97,7 +116,8 @@ class NeuralBackend:
         loaded = self.loaded
         cfg = loaded.model.cfg
         fps = cfg.fps
-        plans = [_Plan(inputs, fps, cfg.feature_norm) for inputs in takes]
+        plans = [_Plan(inputs, fps, cfg.feature_norm, self.lips == "phones" and inputs.phones is not None)
+                 for inputs in takes]
         frames = max(p.frames for p in plans)
 
         def windows(mfcc: np.ndarray, count: int) -> np.ndarray:
@@ -133,8 +153,8 @@ class NeuralBackend:
 class _Plan:
     """One take's conditioning before decoding and its assembly after."""
 
-    def __init__(self, inputs: CueInputs, fps: float, feature_norm: str):
-        self.inputs, self.fps = inputs, fps
+    def __init__(self, inputs: CueInputs, fps: float, feature_norm: str, phone_lips: bool):
+        self.inputs, self.fps, self.phone_lips = inputs, fps, phone_lips
         self.frames = int(math.ceil(inputs.features.duration_s * fps)) + 1
         self.times = np.arange(self.frames) / fps
         features = inputs.features
@@ -188,13 +208,42 @@ class _Plan:
         points = rep.SUBSET[SOLVE_ROWS]
         offsets = rep.decode_landmarks(code, rest)[:, SOLVE_ROWS]
         weights = solve_offsets(offsets, points, rest, angles, basis)
-        blink = blinks.blink_curve(rngs[1], self.times, self.emotion, float(self.intensity.mean()))
-        for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-            weights[:, ARKIT_INDEX[name]] = np.maximum(weights[:, ARKIT_INDEX[name]], blink)
         pose = ref.pose[None] + controls.head_scale * rep.decode_pose(pose_code)
-        return CueTrack(fps=self.fps, local=apply_basis(rest, basis, weights), pose=pose.astype(np.float32),
-                        gaze_angles=angles, gaze_labels=labels, blendshapes=weights,
-                        emotion_probs=probs.astype(np.float32), emotion=self.emotion)
+        track = CueTrack(fps=self.fps, local=np.zeros((len(weights), 0, 3), np.float32), pose=pose.astype(np.float32),
+                         gaze_angles=angles, gaze_labels=labels, blendshapes=weights,
+                         emotion_probs=probs.astype(np.float32), emotion=self.emotion)
+        if self.phone_lips:
+            track = resample(track, LIP_FPS, self.inputs.features.duration_s + 1 / LIP_FPS)
+            track.blendshapes[:] = with_phone_lips(track.blendshapes, self.inputs, basis, LIP_FPS)
+        times = np.arange(len(track)) / track.fps
+        blink = blinks.blink_curve(rngs[1], times, self.emotion, float(self.intensity.mean()))
+        for name in ("eyeBlinkLeft", "eyeBlinkRight"):
+            track.blendshapes[:, ARKIT_INDEX[name]] = np.maximum(track.blendshapes[:, ARKIT_INDEX[name]], blink)
+        return dataclasses.replace(track, local=apply_basis(rest, basis, track.blendshapes))
+
+
+# Speech articulators: the jaw and the lips' contact, taken from the phone-timed lips alone
+# (the model's jaw thrust and shrugs part or cross the lips where the phones seal them,
+# measured on the development set). Shapes that speech and expression share (smile,
+# stretch, upper lip, press) keep the model's expression and add the phones' share; all
+# other shapes are the model's.
+ARTICULATORS = [ARKIT_INDEX[n] for n in (
+    "jawOpen", "jawForward", "jawLeft", "jawRight", "mouthClose", "mouthFunnel", "mouthPucker", "mouthLowerDownLeft",
+    "mouthLowerDownRight", "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "tongueOut")]
+SHARED = [ARKIT_INDEX[n] for n in ("mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight",
+                                   "mouthUpperUpLeft", "mouthUpperUpRight", "mouthPressLeft", "mouthPressRight")]
+
+
+def with_phone_lips(weights: np.ndarray, inputs: CueInputs, basis: np.ndarray, fps: float) -> np.ndarray:
+    """(F, 52) the model's weights with the speech mouth of the timed phones, lips sealed on closures."""
+    times = np.arange(len(weights)) / fps
+    activity = inputs.features.at(times).speech_activity()
+    mouth, closed = speech_mouth(inputs.phones, times, activity, fps, inputs.controls.lip_scale)
+    out = weights.copy()
+    out[:, ARTICULATORS] = mouth[:, ARTICULATORS]
+    out[:, SHARED] = np.clip(out[:, SHARED] + mouth[:, SHARED], 0.0, 1.0)
+    out[:, ARKIT_INDEX["mouthClose"]] = lip_seal(basis, out, closed)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
 def fixation_angles(rng: np.random.Generator, labels: np.ndarray, fps: float) -> np.ndarray:

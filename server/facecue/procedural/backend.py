@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arkit_basis import LOOK_SHAPES, apply_basis, build_basis, inner_lip_gaps, look_weights, seal_lips
+from ..arkit_basis import LOOK_SHAPES, apply_basis, build_basis, look_weights, seal_lips
 from ..cues import CueInputs, CueTrack
 from ..controls import auto_emotion, intensity_track, region_mix
 from ..gaze import labels_from_angles
 from ..names import ARKIT_INDEX, AUTO_EMOTION, EMOTIONS
-from . import blinks, expression, gaze_process, head_motion, visemes
+from . import blinks, expression, gaze_process, head_motion
 from .signals import smooth, smooth_noise
+from .speech_mouth import lip_seal, speech_mouth
 
 
 
@@ -35,12 +36,8 @@ class ProceduralBackend:
         overall = float(intensity.mean())
 
         # Mouth: visemes, opened further by loud speech, lips sealed in silences and bilabials.
-        mouth, closed = visemes.viseme_weights(inputs.phones, times)
-        loudness = 0.75 + 0.5 * smooth(activity, fps, 0.1)
-        open_shapes = [ARKIT_INDEX[n] for n in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight")]
-        mouth[:, open_shapes] *= loudness[:, None]
-        mouth *= controls.lip_scale
-        mouth[:, ARKIT_INDEX["mouthClose"]] = _lip_seal(basis, mouth, np.clip(closed * controls.lip_scale, 0, 1))
+        mouth, closed = speech_mouth(inputs.phones, times, activity, fps, controls.lip_scale)
+        mouth[:, ARKIT_INDEX["mouthClose"]] = lip_seal(basis, mouth, closed)
 
         # Expression: intensity with slow life in it, stronger when the voice is.
         level = intensity * np.clip(
@@ -70,25 +67,3 @@ class ProceduralBackend:
                         gaze_angles=angles, gaze_labels=labels, blendshapes=weights.astype(np.float32),
                         emotion_probs=probs, emotion=emotion)
 
-
-_LIP_OPENERS = [ARKIT_INDEX[n] for n in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
-                                         "mouthUpperUpRight", "mouthFunnel", "mouthRollLower", "mouthRollUpper")]
-
-
-def _lip_seal(basis: np.ndarray, weights: np.ndarray, closed: np.ndarray) -> np.ndarray:
-    """(F,) mouthClose that brings the inner lips together, in proportion to ``closed``.
-
-    The rest face is sealed, so the gap to close is what the frame's other shapes open:
-    shapes that part the lips themselves are let go in proportion to ``closed`` (``weights``
-    is updated), and mouthClose cancels the jaw's share in 3D (least squares over the inner
-    lip pairs).
-    """
-    seal = np.clip(2.0 * closed, 0.0, 1.0)
-    weights[:, _LIP_OPENERS] *= (1 - seal)[:, None]
-    close = ARKIT_INDEX["mouthClose"]
-    gaps = inner_lip_gaps(basis)                                   # (52, pairs, 3)
-    closing = gaps[close].ravel()
-    others = np.delete(np.arange(len(gaps)), close)
-    opened = weights[:, others] @ gaps[others].reshape(len(others), -1)        # (F, pairs·3)
-    needed = np.clip(-(opened @ closing) / max(float(closing @ closing), 1e-12), 0.0, 1.0)
-    return np.maximum(weights[:, close], needed * seal)
