@@ -45,23 +45,31 @@ def _pcm(audio: Audio) -> bytes:
     return (audio.samples / peak * 0.7 * 32767).astype("<i2").tobytes()
 
 
-@lru_cache(maxsize=1)
-def _phone_decoder():
-    """The phone-loop decoder, loaded once (loading the acoustic model costs more than decoding
-    a few seconds of speech); used under ``_lock``, one utterance at a time."""
-    from pocketsphinx import Decoder
-    return Decoder(allphone=str(_model_dir() / "en-us-phone.lm.bin"), lw=2.0, pip=0.3,
-                   beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+class PhoneLoop:
+    """A phone-loop recogniser with a decoder of its own.
+
+    pocketsphinx carries state from one utterance to the next (even with batch CMN and noise
+    removal off), so a shared decoder's phones depended on what it had heard before — on
+    other takes made in the same process. A take gets a fresh loop; a live stream keeps one
+    for its session, so its phones depend on its own audio alone."""
+
+    def __init__(self):
+        from pocketsphinx import Decoder
+        self._decoder = Decoder(allphone=str(_model_dir() / "en-us-phone.lm.bin"), lw=2.0, pip=0.3,
+                                beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+
+    def recognise(self, audio: Audio) -> PhoneSegments:
+        with _lock:
+            self._decoder.start_utt()
+            self._decoder.process_raw(_pcm(audio), full_utt=True)
+            self._decoder.end_utt()
+            segs = [(s.word, s.start_frame, s.end_frame) for s in (self._decoder.seg() or [])]
+        return _segments(segs, "recognition")
 
 
-def recognise(audio: Audio) -> PhoneSegments:
-    with _lock:
-        decoder = _phone_decoder()
-        decoder.start_utt()
-        decoder.process_raw(_pcm(audio), full_utt=True)
-        decoder.end_utt()
-        segs = [(s.word, s.start_frame, s.end_frame) for s in (decoder.seg() or [])]
-    return _segments(segs, "recognition")
+def recognise(audio: Audio, loop: PhoneLoop | None = None) -> PhoneSegments:
+    """Phones recognised by ``loop``, or by a fresh phone loop (about 0.2 s to load)."""
+    return (loop or PhoneLoop()).recognise(audio)
 
 
 def _segments(segs: list[tuple[str, int, int]], method: str) -> PhoneSegments:
@@ -288,10 +296,11 @@ def _dp_align(recognised: PhoneSegments, expected: list[str]) -> PhoneSegments:
 RECOGNISERS = ("auto", "words", "phones")
 
 
-def phone_timing(audio: Audio, transcript: str | None,
-                 recogniser: str = "auto") -> tuple[PhoneSegments, list[str]]:
+def phone_timing(audio: Audio, transcript: str | None, recogniser: str = "auto",
+                 loop: PhoneLoop | None = None) -> tuple[PhoneSegments, list[str]]:
     """Phone timing from a transcript when given; else from recognised words, force-aligned
-    (``words``; ``auto`` when the recogniser's model is installed), else the phone loop."""
+    (``words``; ``auto`` when the recogniser's model is installed), else the phone loop
+    (``loop``, or a fresh one)."""
     if transcript and transcript.strip():
         return align(audio, transcript)
     from . import transcriber
@@ -299,6 +308,6 @@ def phone_timing(audio: Audio, transcript: str | None,
         known = _known_words(transcriber.transcribe(audio.samples))
         segments = forced_alignment(audio, known) if known else None
         if segments is None:          # recognised words the audio does not bear out: trust the phones
-            return recognise(audio), []
+            return recognise(audio, loop), []
         return PhoneSegments(segments.phones, segments.start_s, segments.end_s, "recognised words, aligned"), []
-    return recognise(audio), []
+    return recognise(audio, loop), []

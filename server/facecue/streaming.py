@@ -19,7 +19,7 @@ import numpy as np
 from .audio import SAMPLE_RATE, Audio, extract_features
 from .config import Controls
 from .cues import CueInputs
-from .phonemes import phone_timing
+from .phonemes import PhoneLoop, phone_timing
 from .relocation import take_arrays
 from .timing import resample
 
@@ -50,6 +50,7 @@ class StreamSession:
         self._computed_to_s = 0.0
         self.emitted = 0                               # frames sent so far
         self._last: dict[str, np.ndarray] | None = None
+        self._phone_loop: PhoneLoop | None = None       # the session's own: loaded once, state its own
 
     @property
     def heard_s(self) -> float:
@@ -90,7 +91,10 @@ class StreamSession:
     def _cues(self, audio: Audio, seed: int) -> dict[str, np.ndarray]:
         features = extract_features(audio)
         # Live windows are short and latency-bound: the phone loop, not word recognition.
-        phones = phone_timing(audio, None, "phones")[0] if self.backend.uses_phones else None
+        phones = None
+        if self.backend.uses_phones:
+            self._phone_loop = self._phone_loop or PhoneLoop()
+            phones = phone_timing(audio, None, "phones", self._phone_loop)[0]
         track = self.backend.generate(CueInputs(self.reference, features, phones, self.emotion, self.intensity, seed,
                                                 self._window_controls(audio)))
         return take_arrays(resample(track, self.fps, audio.duration_s), self.reference)
