@@ -87,12 +87,20 @@ def _lips_meeting(face: "_Face", upper_move: np.ndarray, lower_move: np.ndarray)
     return disp
 
 
+JAW_SHARE = 0.75     # of a parted photo's lip gap closed by the jaw (as a real mouth closes)
+
+
 def seal_lips(neutral: np.ndarray) -> np.ndarray:
-    """The face with its inner lips brought together in 3D (meeting half-way), the rest of the
-    lips following: the rest face that speech starts from and returns to, whatever the photo's
-    mouth was doing."""
+    """The face with its inner lips brought together in 3D, whatever the photo's mouth was
+    doing: the rest face that speech starts from and returns to. Most of a parted gap is
+    closed by the jaw (the chin comes up with the lower lip, so the lips keep their
+    thickness); the lips meet half-way over the rest, the lips around following."""
     face = _Face(neutral)
     upper, lower = _inner_pairs()
+    gap = float(np.mean(face.v[upper[1:-1], 1] - face.v[lower[1:-1], 1]))
+    rise_per_degree = float(np.mean(_jaw_rotation(face, -1.0)[lower[1:-1], 1]))
+    if gap > 0 and rise_per_degree > 1e-9:
+        face.v = face.v + _jaw_rotation(face, -JAW_SHARE * gap / rise_per_degree)
     middle = (face.v[upper] + face.v[lower]) / 2
     sealed = face.v + _lips_meeting(face, middle - face.v[upper], middle - face.v[lower])
     return sealed.astype(np.float32)

@@ -24,6 +24,10 @@ INNER_RING, OUTER_RING = 1.35, 1.8          # × the face oval's radius, around 
 OUTER_FOLLOW = 0.5                          # how much of the head's motion the outer ring takes
 FADE = (1.9, 2.6)                           # the field fades out between these radii
 MESH_CONTROLS = 260                         # mesh points the spline passes through
+LIP_PARTING = 0.03                          # × mouth width: the least inner-lip gap the warp is given
+# Inner-lip pairs between the corners (upper point above lower point).
+_UPPER_INNER = list(topo.LIP_UPPER_INNER[1:-1])
+_LOWER_INNER = list(topo.LIP_LOWER_INNER)
 
 
 @lru_cache(maxsize=1)
@@ -86,9 +90,25 @@ def control_points(reference: np.ndarray, frames: torch.Tensor, face: FaceFrame)
     a, b = similarity(oval, frames[:, oval_idx])
     inner_t = _apply(a, b, inner)
     outer_t = outer + OUTER_FOLLOW * (_apply(a, b, outer) - outer)
-    targets = torch.cat([frames[:, mesh_controls()], inner_t, outer_t], 1)
+    targets = torch.cat([_parted_lips(frames)[:, mesh_controls()], inner_t, outer_t], 1)
     sources = torch.cat([ref[mesh_controls()], inner, outer], 0)
     return targets, sources
+
+
+def _parted_lips(frames: torch.Tensor) -> torch.Tensor:
+    """The frames' points with the inner lips at least LIP_PARTING of the mouth's width apart.
+
+    Where the lips meet in the frame but not in the photo, one output point would have to
+    show two photo points; the spline then averages them and the photo's open mouth spreads
+    over a band as tall as its teeth. Parted by a hair, the spline folds the photo's opening
+    into that hair (the mouth layer draws the seam), and the system stays well conditioned."""
+    out = frames.clone()
+    width = (frames[:, topo.MOUTH_CORNER_LEFT, :2] - frames[:, topo.MOUTH_CORNER_RIGHT, :2]).norm(dim=-1)[:, None]
+    apart = frames[:, _LOWER_INNER, 1] - frames[:, _UPPER_INNER, 1]          # image y grows downward
+    short = (LIP_PARTING * width - apart).clamp_min(0) / 2
+    out[:, _UPPER_INNER, 1] -= short
+    out[:, _LOWER_INNER, 1] += short
+    return out
 
 
 def field_box(face: FaceFrame, framing) -> tuple[int, int, int, int]:
