@@ -25,9 +25,10 @@ def test_generate_writes_a_take_and_says_where(assets, tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["--emotion", "elated"], "unknown emotion 'elated'"),
-    (["--fps", "0"], "fps must be positive"),
+    (["--fps", "0"], "below the supported 1"),
     (["--image", "{blank}"], "no face found in photo 'blank.png'"),
     (["--audio", "{missing}"], "audio file"),
+    (["--max-audio-seconds", "1"], "the limit is 1 s"),
 ])
 def test_bad_input_is_one_line_and_nonzero(assets, tmp_path, args, message):
     args = [a.format(blank=assets / "blank.png", missing=tmp_path / "missing.wav") for a in args]

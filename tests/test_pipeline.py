@@ -100,8 +100,9 @@ def test_blinks_happen(happy_take):
 
 @pytest.mark.parametrize("field,value,match", [
     ("emotion", "elated", "unknown emotion 'elated'"),
-    ("fps", 0.0, "fps must be positive"),
-    ("fps", -24.0, "fps must be positive"),
+    ("fps", 0.0, "below the supported 1"),
+    ("fps", -24.0, "below the supported 1"),
+    ("fps", 1e-9, "below the supported 1"),
     ("fps", 10_000.0, "above the supported"),
     ("intensity", 1.5, "outside \\[0, 1\\]"),
 ])

@@ -55,7 +55,7 @@ def test_server_paths_only_inside_storage_roots(client, assets, tmp_path):
     ("no_face", "INVALID_ARGUMENT", "no face found"),
     ("bad_audio", "INVALID_ARGUMENT", "cannot read audio"),
     ("silence", "INVALID_ARGUMENT", "silent"),
-    ("fps", "INVALID_ARGUMENT", "fps must be positive"),
+    ("fps", "INVALID_ARGUMENT", "below the supported 1"),
     ("emotion", "INVALID_ARGUMENT", "unknown emotion"),
     ("too_long", "RESOURCE_EXHAUSTED", "limit is 20 s"),
     ("unknown_job", "NOT_FOUND", "no job"),

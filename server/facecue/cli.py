@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import FaceCueError, InvalidInput
+from .errors import USER_FIXABLE, FaceCueError, InvalidInput
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.command](args)
     except FaceCueError as err:
         print(f"facecue: error: {err}", file=sys.stderr)
-        return 2 if isinstance(err, InvalidInput) or err.grpc_code == "ALREADY_EXISTS" else 1
+        return 2 if isinstance(err, USER_FIXABLE) else 1
     except KeyboardInterrupt:
         print("facecue: interrupted; nothing was written", file=sys.stderr)
         return 130

@@ -9,6 +9,7 @@ from .names import AUTO_EMOTION, EMOTIONS
 from .take import IMAGE_SUFFIXES
 
 MAX_FPS = 240.0
+MIN_FPS = 1.0
 MIN_SIZE, MAX_SIZE = 64, 4096
 NAMED_SIZES = ("crop", "full")
 
@@ -123,8 +124,8 @@ class TakeRequest:
             raise InvalidInput(f"unknown backend '{self.backend}'; choose one of {', '.join(BACKENDS)}")
         if not (0.0 <= self.intensity <= 1.0):
             raise InvalidInput(f"intensity {self.intensity:g} is outside [0, 1]")
-        if not (self.fps > 0):
-            raise InvalidInput(f"fps must be positive, got {self.fps:g}")
+        if not (self.fps >= MIN_FPS):
+            raise InvalidInput(f"fps {self.fps:g} is below the supported {MIN_FPS:g}")
         if self.fps > MAX_FPS:
             raise InvalidInput(f"fps {self.fps:g} is above the supported {MAX_FPS:g}")
         if not (0 <= self.seed < 2**63):

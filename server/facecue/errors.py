@@ -42,3 +42,7 @@ class CorruptTake(FaceCueError):
     """A take directory is incomplete or its arrays do not match the manifest."""
 
     grpc_code = "DATA_LOSS"
+
+
+# What a user can put right themselves (input, limits, paths, permissions): the CLI exits 2.
+USER_FIXABLE = (InvalidInput, LimitExceeded, OutputExists, NotFound, PermissionDenied)
