@@ -209,12 +209,14 @@ class _Plan:
         offsets = rep.decode_landmarks(code, rest)[:, SOLVE_ROWS]
         weights = solve_offsets(offsets, points, rest, angles, basis)
         pose = ref.pose[None] + controls.head_scale * rep.decode_pose(pose_code)
-        track = CueTrack(fps=self.fps, local=np.zeros((len(weights), 0, 3), np.float32), pose=pose.astype(np.float32),
-                         gaze_angles=angles, gaze_labels=labels, blendshapes=weights,
-                         emotion_probs=probs.astype(np.float32), emotion=self.emotion)
+        no_points = np.zeros((len(weights), 0, 3), np.float32)            # rebuilt from the weights at the end
+        track = CueTrack(fps=self.fps, local=no_points, pose=pose.astype(np.float32), gaze_angles=angles,
+                         gaze_labels=labels, blendshapes=weights, emotion_probs=probs.astype(np.float32),
+                         emotion=self.emotion)
         if self.phone_lips:
             track = resample(track, LIP_FPS, self.inputs.features.duration_s + 1 / LIP_FPS)
-            track.blendshapes[:] = with_phone_lips(track.blendshapes, self.inputs, basis, LIP_FPS)
+            track = dataclasses.replace(track, blendshapes=with_phone_lips(track.blendshapes, self.inputs, basis,
+                                                                           LIP_FPS))
         times = np.arange(len(track)) / track.fps
         blink = blinks.blink_curve(rngs[1], times, self.emotion, float(self.intensity.mean()))
         for name in ("eyeBlinkLeft", "eyeBlinkRight"):
