@@ -80,7 +80,16 @@ def test_bad_controls_are_refused():
     for controls, message in [(Controls(lip_scale=3), "lip scale 3 is outside"),
                               (Controls(intensity_curve=((1.0, 0.2), (0.5, 0.4))), "must start at 0 or later and increase"),
                               (Controls(regions=(("nose", (("happy", 1.0),)),)), "unknown face region 'nose'"),
-                              (Controls(regions=(("mouth", (("elated", 1.0),)),)), "unknown emotion 'elated'")]:
+                              (Controls(regions=(("mouth", (("elated", 1.0),)),)), "unknown emotion 'elated'"),
+                              (Controls(intensity_curve=((float("nan"), 0.5),)), "must be finite"),
+                              (Controls(intensity_curve=((0.0, 0.5), (float("inf"), 0.6))), "must be finite"),
+                              (Controls(intensity_curve=((0.0, float("nan")),)), "must lie in \\[0, 1\\]"),
+                              (Controls(intensity_curve=tuple((k / 100, 0.5) for k in range(100_001))),
+                               "100001 keys; the limit is 100000"),
+                              (Controls(regions=(("mouth", (("happy", 1.0),)), ("mouth", (("sad", 1.0),)))),
+                               "one emotion mix"),
+                              (Controls(regions=(("mouth", (("happy", 0.5), ("happy", 0.5))),)), "more than once"),
+                              (Controls(lip_scale=float("nan")), "lip scale nan is outside")]:
         with pytest.raises(InvalidInput, match=message):
             controls.check()
 

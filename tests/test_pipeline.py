@@ -105,6 +105,8 @@ def test_blinks_happen(happy_take):
     ("fps", 1e-9, "below the supported 1"),
     ("fps", 10_000.0, "above the supported"),
     ("intensity", 1.5, "outside \\[0, 1\\]"),
+    ("intensity", float("nan"), "outside \\[0, 1\\]"),
+    ("transcript", "word " * 10_001, "the limit is 50000"),
 ])
 def test_bad_parameters_are_refused_before_work(pipeline, assets, field, value, match):
     with pytest.raises(InvalidInput, match=match):

@@ -5,7 +5,7 @@ import soundfile as sf
 
 from facecue import take as take_io
 from facecue.client import FaceCueClient, FaceCueClientError
-from facecue.config import TakeRequest
+from facecue.config import Controls, TakeRequest
 from facecue.store import TakeStore
 
 
@@ -59,6 +59,9 @@ def test_server_paths_only_inside_storage_roots(client, assets, tmp_path):
     ("emotion", "INVALID_ARGUMENT", "unknown emotion"),
     ("too_long", "RESOURCE_EXHAUSTED", "limit is 20 s"),
     ("unknown_job", "NOT_FOUND", "no job"),
+    ("nan_curve", "INVALID_ARGUMENT", "must be finite"),
+    ("curve_keys", "INVALID_ARGUMENT", "100001 keys; the limit is 100000"),
+    ("transcript", "INVALID_ARGUMENT", "the limit is 50000"),
 ])
 def test_errors_carry_status_codes_and_precise_messages(client, assets, tmp_path, case, code, match):
     speech, face = assets / "speech.wav", assets / "face.png"
@@ -73,6 +76,10 @@ def test_errors_carry_status_codes_and_precise_messages(client, assets, tmp_path
         "emotion": lambda: client.generate(speech, face, emotion="bored"),
         "too_long": lambda: client.generate(long, face),
         "unknown_job": lambda: client.pull("0000000000000000"),
+        "nan_curve": lambda: client.generate(speech, face, controls=Controls(intensity_curve=((float("nan"), 1.0),))),
+        "curve_keys": lambda: client.generate(speech, face, controls=Controls(
+            intensity_curve=tuple((k / 100, 0.5) for k in range(100_001)))),
+        "transcript": lambda: client.generate(speech, face, transcript="word " * 10_001),
     }
     with pytest.raises(FaceCueClientError) as err:
         calls[case]()

@@ -1,6 +1,7 @@
 """Typed configuration: what a take asks for, and the limits a deployment enforces."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from .take import IMAGE_SUFFIXES
 
 MAX_FPS = 240.0
 MIN_FPS = 1.0
+MAX_CURVE_KEYS = 100_000          # one key per frame of a 10 min take at 120 fps, with room to spare
+MAX_TRANSCRIPT_CHARS = 50_000     # ten minutes of fast speech is about 15,000
 MIN_SIZE, MAX_SIZE = 64, 4096
 NAMED_SIZES = ("crop", "full")
 
@@ -78,14 +81,23 @@ class Controls:
         if self.intensity_curve is not None:
             if not self.intensity_curve:
                 raise InvalidInput("intensity curve has no keys")
+            if len(self.intensity_curve) > MAX_CURVE_KEYS:
+                raise InvalidInput(f"intensity curve has {len(self.intensity_curve)} keys; the limit is {MAX_CURVE_KEYS}")
             times = [t for t, _ in self.intensity_curve]
+            if not all(math.isfinite(t) for t in times):
+                raise InvalidInput("intensity curve times must be finite numbers of seconds")
             if any(b <= a for a, b in zip(times, times[1:])) or times[0] < 0:
                 raise InvalidInput("intensity curve times must start at 0 or later and increase")
-            if any(not 0 <= v <= 1 for _, v in self.intensity_curve):
+            if any(not 0 <= v <= 1 for _, v in self.intensity_curve):          # NaN fails this too
                 raise InvalidInput("intensity curve values must lie in [0, 1]")
+        named = [region for region, _ in self.regions]
+        if len(set(named)) != len(named):
+            raise InvalidInput("each face region may be given one emotion mix")
         for region, mix in self.regions:
             if region not in REGIONS:
                 raise InvalidInput(f"unknown face region '{region}'; choose among {', '.join(REGIONS)}")
+            if len({emotion for emotion, _ in mix}) != len(mix):
+                raise InvalidInput(f"region {region} names an emotion more than once")
             for emotion, weight in mix:
                 if emotion not in EMOTIONS:
                     raise InvalidInput(f"unknown emotion '{emotion}' for region {region}")
@@ -130,6 +142,8 @@ class TakeRequest:
             raise InvalidInput(f"fps {self.fps:g} is above the supported {MAX_FPS:g}")
         if not (0 <= self.seed < 2**63):
             raise InvalidInput(f"seed {self.seed} is outside [0, 2^63)")
+        if self.transcript is not None and len(self.transcript) > MAX_TRANSCRIPT_CHARS:
+            raise InvalidInput(f"transcript is {len(self.transcript)} characters; the limit is {MAX_TRANSCRIPT_CHARS}")
         if self.render is not None:
             self.render.check()
         self.controls.check()

@@ -14,7 +14,7 @@ import grpc
 import numpy as np
 
 from . import __version__, livelink, take as take_io, topology as topo
-from .config import MAX_FPS, Controls, Limits, RenderOptions, RenderSize, TakeRequest
+from .config import MAX_CURVE_KEYS, MAX_FPS, REGIONS, Controls, Limits, RenderOptions, RenderSize, TakeRequest
 from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
 from .audio import SAMPLE_RATE
@@ -218,6 +218,11 @@ class FaceCueService(rpc.FaceCueServicer):
 
 
 def controls_from_message(message: pb.Controls) -> Controls:
+    # Counted before anything is built from them: a message may carry millions of keys.
+    if len(message.intensity_curve) > MAX_CURVE_KEYS:
+        raise InvalidInput(f"intensity curve has {len(message.intensity_curve)} keys; the limit is {MAX_CURVE_KEYS}")
+    if len(message.regions) > len(REGIONS) or any(len(r.mix) > len(EMOTIONS) for r in message.regions):
+        raise InvalidInput(f"at most {len(REGIONS)} region mixes of at most {len(EMOTIONS)} emotions each")
     return Controls(
         intensity_curve=tuple((k.time_s, round(k.value, 6)) for k in message.intensity_curve) or None,
         regions=tuple((r.region, tuple((m.emotion, round(m.weight, 6)) for m in r.mix)) for r in message.regions),
