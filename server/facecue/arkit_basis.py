@@ -71,8 +71,7 @@ def _upper_membership() -> np.ndarray:
 
 def _inner_pairs() -> tuple[np.ndarray, np.ndarray]:
     """Upper and lower inner-lip points that meet when the mouth closes (corners with themselves)."""
-    corners = (topo.LIP_UPPER_INNER[0], topo.LIP_UPPER_INNER[-1])
-    return (np.array(topo.LIP_UPPER_INNER), np.array((corners[0],) + topo.LIP_LOWER_INNER + (corners[1],)))
+    return np.array(topo.LIP_UPPER_INNER), np.array(topo.LIP_LOWER_INNER_WITH_CORNERS)
 
 
 def _lips_meeting(face: "_Face", upper_move: np.ndarray, lower_move: np.ndarray) -> np.ndarray:

@@ -71,6 +71,9 @@ LIP_UPPER_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
 LIP_LOWER_OUTER = (146, 91, 181, 84, 17, 314, 405, 321, 375)
 LIP_UPPER_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 LIP_LOWER_INNER = (95, 88, 178, 87, 14, 317, 402, 318, 324)
+# The lower inner contour with the corners at its ends: point k meets LIP_UPPER_INNER[k] when
+# the mouth closes (the corners meet themselves).
+LIP_LOWER_INNER_WITH_CORNERS = (LIP_UPPER_INNER[0],) + LIP_LOWER_INNER + (LIP_UPPER_INNER[-1],)
 LID_UPPER = {"right": (33, 246, 161, 160, 159, 158, 157, 173, 133),
              "left": (263, 466, 388, 387, 386, 385, 384, 398, 362)}
 LID_LOWER = {"right": (7, 163, 144, 145, 153, 154, 155),

@@ -8,6 +8,7 @@ a talking-face dataset. Deterministic for a seed.
 """
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import tempfile
 from pathlib import Path
@@ -90,7 +91,7 @@ def build(out: str | Path, clips: int, *, seed: int = 0, image: str | Path | Non
                                             seed=take_seed, transcript=text))
             clean = load_audio(wav)
             heard = augment.apply(clean.samples, condition, channel_rng)
-            features = extract_features(type(clean)(samples=heard, name=clean.name))
+            features = extract_features(dataclasses.replace(clean, samples=heard))
             clip = PreparedClip(actor="synthetic", emotion=emotion, level=level,
                                 source=f"espeak-ng {voice} ({condition.describe()}): {text}", fps=take.fps,
                                 mfcc=features.mfcc,

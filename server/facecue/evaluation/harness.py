@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import topology as topo
 from ..audio import Audio, AudioFeatures, extract_features, load_audio
 from ..config import Controls
 from ..cues import CueBackend, CueInputs
@@ -75,7 +76,6 @@ def jaw_per_unit(face: Reference) -> float:
     from ..names import ARKIT_INDEX
     basis = build_basis(face.local)
     moved = face.local + basis[ARKIT_INDEX["jawOpen"]]
-    height = np.linalg.norm(face.local[10] - face.local[152])
-    before = np.linalg.norm(face.local[13] - face.local[14])
-    after = np.linalg.norm(moved[13] - moved[14])
+    height = np.linalg.norm(face.local[topo.FOREHEAD] - face.local[topo.CHIN])
+    (before, after), _ = lipsync.mouth_measures(np.stack([face.local, moved]))
     return float((after - before) / height)

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .. import topology as topo
 from ..phonemes import SILENCE, PhoneSegments
 
 OPEN_VOWELS = frozenset("AA AE AH AO AW AY".split())
@@ -55,8 +56,8 @@ class LipSyncScores:
 def mouth_measures(landmarks: np.ndarray, planar: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(F, 478, 3) landmarks → (gap, width) per frame; ``planar``: x, y only (image read-back)."""
     points = np.asarray(landmarks, np.float64)[..., : 2 if planar else 3]
-    gap = np.linalg.norm(points[:, 13] - points[:, 14], axis=-1)
-    width = np.linalg.norm(points[:, 61] - points[:, 291], axis=-1)
+    gap = np.linalg.norm(points[:, topo.UPPER_LIP_INNER] - points[:, topo.LOWER_LIP_INNER], axis=-1)
+    width = np.linalg.norm(points[:, topo.MOUTH_CORNER_RIGHT] - points[:, topo.MOUTH_CORNER_LEFT], axis=-1)
     return gap, width
 
 

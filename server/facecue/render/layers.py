@@ -15,7 +15,6 @@ from .shapes import disc_coverage, pixel_centres, polygon_coverage, polyline_dis
 
 CAVITY = (0.20, 0.07, 0.08)
 TONGUE = (0.58, 0.25, 0.27)
-LOWER_INNER_WITH_CORNERS = (topo.LIP_UPPER_INNER[0],) + topo.LIP_LOWER_INNER + (topo.LIP_UPPER_INNER[-1],)
 TOOTH_SPAN = 0.16        # a front tooth's width ÷ half the mouth's width
 SEALED = 0.005           # lip gap ÷ mouth width below which the lips are drawn closed
 SEAM_SHADE = 0.25        # how much darker the line where closed lips meet is: a darker line
@@ -133,7 +132,7 @@ def draw_mouth(frames: torch.Tensor, warped_mouth: torch.Tensor, points: torch.T
     relative = gap / mouth_width.clamp_min(1e-3)
     # Each frame on its own terms: lips nearer than SEALED draw no mouth, whatever the batch holds.
     inside = polygon_coverage(pixels, outline) * smoothstep(SEALED, 0.03, relative)[:, None, None]
-    upper_lip, lower_lip = points[:, list(topo.LIP_UPPER_INNER)], points[:, list(LOWER_INNER_WITH_CORNERS)]
+    upper_lip, lower_lip = points[:, list(topo.LIP_UPPER_INNER)], points[:, list(topo.LIP_LOWER_INNER_WITH_CORNERS)]
     from_upper, from_lower = polyline_distance(pixels, upper_lip), polyline_distance(pixels, lower_lip)
     g, w = gap[:, None, None], mouth_width[:, None, None]
 

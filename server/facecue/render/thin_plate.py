@@ -55,7 +55,6 @@ def evaluate(coefficients: torch.Tensor, targets: torch.Tensor, queries: torch.T
     """
     dtype = queries.dtype
     frames, count, _ = targets.shape
-    targets = targets.to(dtype)
     out = queries.new_empty(frames, queries.shape[0], coefficients.shape[-1])
     step = max(1, EVALUATION_BUDGET // max(1, queries.shape[0] * count))
     affine = _affine_basis(queries.double())

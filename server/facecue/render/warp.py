@@ -25,9 +25,6 @@ OUTER_FOLLOW = 0.5                          # how much of the head's motion the 
 FADE = (1.9, 2.6)                           # the field fades out between these radii
 MESH_CONTROLS = 260                         # mesh points the spline passes through
 LIP_PARTING = 0.03                          # × mouth width: the least inner-lip gap the warp is given
-# Inner-lip pairs between the corners (upper point above lower point).
-_UPPER_INNER = list(topo.LIP_UPPER_INNER[1:-1])
-_LOWER_INNER = list(topo.LIP_LOWER_INNER)
 
 
 @lru_cache(maxsize=1)
@@ -102,12 +99,13 @@ def _parted_lips(frames: torch.Tensor) -> torch.Tensor:
     show two photo points; the spline then averages them and the photo's open mouth spreads
     over a band as tall as its teeth. Parted by a hair, the spline folds the photo's opening
     into that hair (the mouth layer draws the seam), and the system stays well conditioned."""
+    upper, lower = list(topo.LIP_UPPER_INNER[1:-1]), list(topo.LIP_LOWER_INNER)      # pairs between the corners
     out = frames.clone()
     width = (frames[:, topo.MOUTH_CORNER_LEFT, :2] - frames[:, topo.MOUTH_CORNER_RIGHT, :2]).norm(dim=-1)[:, None]
-    apart = frames[:, _LOWER_INNER, 1] - frames[:, _UPPER_INNER, 1]          # image y grows downward
+    apart = frames[:, lower, 1] - frames[:, upper, 1]          # image y grows downward
     short = (LIP_PARTING * width - apart).clamp_min(0) / 2
-    out[:, _UPPER_INNER, 1] -= short
-    out[:, _LOWER_INNER, 1] += short
+    out[:, upper, 1] -= short
+    out[:, lower, 1] += short
     return out
 
 
