@@ -9,20 +9,33 @@ Manifest, one take per line (paths relative to the manifest's folder)::
 Each take is written to ``OUT/<name>`` atomically, with its content key (inputs + parameters +
 model versions) in its manifest. Running the batch again skips takes whose key matches, so an
 interrupted batch resumes where it stopped, and changed parameters remake only what changed.
-A failing take never stops the others: its error goes to ``OUT/batch_report.jsonl``.
+A take is skipped only when its files are all there as its manifest lists them (sizes and
+sha256). A failing take never stops the others: its error goes to ``OUT/batch_report.jsonl``.
+One run owns an output folder at a time (``OUT/.facecue-batch.lock``); a second is refused.
 """
 from __future__ import annotations
 
+import fcntl
 import json
+import math
+import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from . import take as take_io
 from .config import RenderOptions, RenderSize, TakeRequest
-from .errors import InvalidInput
+from .errors import CorruptTake, FolderBusy, InvalidInput
 
 REPORT = "batch_report.jsonl"
+LOCK = ".facecue-batch.lock"
+RESERVED_NAMES = {REPORT, LOCK}
+MAX_NAME_CHARS = 200
+FIELDS = {"name": "text", "audio": "text", "image": "text", "emotion": "text", "intensity": "number", "fps": "number",
+          "seed": "whole number", "transcript": "text", "backend": "text", "render": "object"}
+_TYPES = {"text": (str,), "number": (int, float), "whole number": (int,), "object": (dict, bool)}
 _pipeline = None                     # one per worker process, loaded on its first take
 
 
@@ -55,9 +68,13 @@ def read_manifest(path: str | Path) -> list[BatchJob]:
             entry = json.loads(line)
         except ValueError as err:
             raise InvalidInput(f"{where} is not valid JSON ({err})") from None
-        name = str(entry.get("name", ""))
-        if not name or "/" in name or name.startswith("."):
-            raise InvalidInput(f"{where}: 'name' must be a plain folder name")
+        _check_entry(entry, where)
+        name = entry.get("name", "")
+        if not name or "/" in name or "\\" in name or "\0" in name or name.startswith(".") \
+                or len(name) > MAX_NAME_CHARS:
+            raise InvalidInput(f"{where}: 'name' must be a plain folder name of at most {MAX_NAME_CHARS} characters")
+        if name in RESERVED_NAMES:
+            raise InvalidInput(f"{where}: the name '{name}' is reserved for the batch's own files")
         if name in names:
             raise InvalidInput(f"{where}: the name '{name}' is used twice")
         names.add(name)
@@ -66,19 +83,18 @@ def read_manifest(path: str | Path) -> list[BatchJob]:
             if not entry.get(key):
                 raise InvalidInput(f"{where}: '{key}' is missing")
             files[key] = (path.parent / entry[key]).resolve()
-            if not files[key].is_file():
-                raise InvalidInput(f"{where}: {key} file '{files[key]}' does not exist")
         render = entry.get("render")
         options = None
-        if render:
-            render = render if isinstance(render, dict) else {}
-            options = RenderOptions(size=RenderSize.parse(render.get("size", "512")),
-                                    image_format=render.get("image_format", "png"), video=bool(render.get("video", True)))
-        request = TakeRequest(audio=files["audio"], image=files["image"], emotion=entry.get("emotion", "neutral"),
-                              intensity=float(entry.get("intensity", 1.0)), fps=float(entry.get("fps", 30.0)),
-                              seed=int(entry.get("seed", 0)), transcript=entry.get("transcript"), render=options,
-                              backend=str(entry.get("backend", "procedural")))
         try:
+            if render:
+                render = render if isinstance(render, dict) else {}
+                options = RenderOptions(size=RenderSize.parse(render.get("size", "512")),
+                                        image_format=str(render.get("image_format", "png")),
+                                        video=bool(render.get("video", True)))
+            request = TakeRequest(audio=files["audio"], image=files["image"], emotion=entry.get("emotion", "neutral"),
+                                  intensity=float(entry.get("intensity", 1.0)), fps=float(entry.get("fps", 30.0)),
+                                  seed=entry.get("seed", 0), transcript=entry.get("transcript"), render=options,
+                                  backend=entry.get("backend", "procedural"))
             request.check()
         except InvalidInput as err:
             raise InvalidInput(f"{where}: {err}") from None
@@ -88,18 +104,41 @@ def read_manifest(path: str | Path) -> list[BatchJob]:
     return jobs
 
 
+def _check_entry(entry, where: str) -> None:
+    """One manifest line: a JSON object whose known fields have the right types."""
+    if not isinstance(entry, dict):
+        raise InvalidInput(f"{where}: each line must be a JSON object {{\"name\": …, \"audio\": …, …}}, "
+                           f"not {type(entry).__name__ if entry is not None else 'null'}")
+    unknown = sorted(set(entry) - set(FIELDS))
+    if unknown:
+        raise InvalidInput(f"{where}: unknown field '{unknown[0]}' (known: {', '.join(FIELDS)})")
+    for field, kind in FIELDS.items():
+        value = entry.get(field)
+        if value is None:
+            continue
+        types = _TYPES[kind]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types and kind != "object"):
+            raise InvalidInput(f"{where}: '{field}' must be {'an' if kind[0] in 'aeio' else 'a'} {kind}, "
+                               f"not {json.dumps(value)[:40]}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidInput(f"{where}: '{field}' must be a finite number")
+
+
 def already_made(job: BatchJob, out_dir: Path, key: str) -> bool:
-    manifest = out_dir / job.name / "manifest.json"
+    """The take is there, made from the same key, and every file it lists is intact."""
+    folder = out_dir / job.name
     try:
-        return json.loads(manifest.read_text()).get("content_key") == key
-    except (OSError, ValueError):
+        if json.loads((folder / "manifest.json").read_text()).get("content_key") != key:
+            return False
+        take_io.verify(folder)
+        return True
+    except (OSError, ValueError, CorruptTake):
         return False
 
 
 def run_take(job: BatchJob, out_dir: str) -> Outcome:
     """Make one take (in whichever process or Ray worker runs this); never raises."""
     global _pipeline
-    from . import take as take_io
     from .errors import FaceCueError
     start = time.perf_counter()
     try:
@@ -154,12 +193,50 @@ def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_
         on_outcome(ray.get(ready[0]))
 
 
+@contextmanager
+def owned(out_dir: Path):
+    """Hold the output folder for this run: a second run on it is refused while this one lives."""
+    path = out_dir / LOCK
+    while True:
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise FolderBusy(f"output folder '{out_dir}' is in use by another facecue batch ({holder}); "
+                             "wait for it to finish or choose another --out") from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:                 # not a lock file its last owner unlinked while we waited for it
+            break
+        handle.close()
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+    handle.flush()
+    try:
+        yield
+    finally:
+        os.unlink(path)
+        handle.close()
+
+
 def run(manifest: str | Path, out_dir: str | Path, *, workers: int = 1, ray_address: str | None = None,
         gpus_per_take: float = 0.0, progress=None) -> list[Outcome]:
     jobs = read_manifest(manifest)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    clear_leftovers(out_dir)
+    with owned(out_dir):
+        clear_leftovers(out_dir)          # safe: no other run can be writing here
+        return _run_owned(jobs, out_dir, workers, ray_address, gpus_per_take, progress)
+
+
+def _run_owned(jobs, out_dir: Path, workers: int, ray_address: str | None, gpus_per_take: float,
+               progress) -> list[Outcome]:
     outcomes: list[Outcome] = []
 
     def record(outcome: Outcome) -> None:

@@ -7,6 +7,7 @@ reader never sees half a take. Pure numpy + json: safe to import inside Blender 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -149,6 +150,7 @@ def write(take: Take, out_dir: str | Path, *, overwrite: bool = False) -> Path:
     try:
         staging.mkdir()
         _write_contents(take, staging)
+        verify(staging, hashes=False)           # nothing went missing under us before it goes live
         if out.exists():
             retired = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
             os.rename(out, retired)
@@ -156,6 +158,8 @@ def write(take: Take, out_dir: str | Path, *, overwrite: bool = False) -> Path:
             shutil.rmtree(retired, ignore_errors=True)
         else:
             os.rename(staging, out)
+    except OSError as exc:                      # a full disk, a quota, a vanished folder: say where
+        raise OSError(exc.errno, f"cannot write take '{out}': {exc.strerror or exc}") from None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -166,14 +170,78 @@ def _write_contents(take: Take, directory: Path) -> None:
     files = dict(take.manifest.get("files", {}))
     files.update({"cues": CUES, "audio": AUDIO})
     manifest = {**take.manifest, "files": files}
-    with open(directory / CUES, "wb") as fh:
-        np.savez(fh, **{name: take.arrays[name] for name in ARRAY_NAMES})
+    _save_npz(directory / CUES, {name: take.arrays[name] for name in ARRAY_NAMES})
     (directory / AUDIO).write_bytes(take.audio_wav)
     if take.media is not None:                  # rendering happens here, into the staging directory
         additions = take.media.write_into(directory)
         manifest["files"].update(additions.pop("files"))
         manifest.update(additions)
+    manifest["contents"] = _inventory(directory)
+    _check_listed(manifest, directory)
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")     # last: marks completion
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """What ``np.savez`` writes, but a failed write (a full disk) is abandoned cleanly instead
+    of leaving an archive that tries to finish itself when it is garbage-collected."""
+    with open(path, "wb") as raw:
+        archive = zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED, allowZip64=True)
+        try:
+            for name, array in arrays.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+            archive.close()
+        except BaseException:
+            archive.fp = None                   # nothing more may be written into the abandoned file
+            raise
+
+
+def _inventory(directory: Path) -> dict[str, dict]:
+    """Every file of a take (manifest aside) with its size and sha256, keyed by relative path."""
+    return {path.relative_to(directory).as_posix(): {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+            for path in sorted(p for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST)}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_listed(manifest: dict, directory: Path) -> None:
+    """The files the manifest points at are all in its inventory (frames: every one of them)."""
+    files, contents = manifest["files"], manifest["contents"]
+    needed = [files["cues"], files["audio"]] + ([files["video"]] if files.get("video") else [])
+    if files.get("frames"):
+        count = int(manifest.get("render", {}).get("frame_count", manifest["frame_count"]))
+        needed += [files["frames"] % i for i in range(count)]
+    missing = [name for name in needed if name not in contents]
+    if missing:
+        raise CorruptTake(f"take '{directory}' is missing {len(missing)} of its files (first: {missing[0]})")
+
+
+def verify(take_dir: str | Path, *, hashes: bool = True) -> None:
+    """Check that every file the manifest lists is there with its recorded size (and sha256)."""
+    root = Path(take_dir)
+    try:
+        manifest = json.loads((root / MANIFEST).read_text())
+    except (OSError, ValueError) as exc:
+        raise CorruptTake(f"'{root}' has no readable {MANIFEST} ({exc.__class__.__name__})") from None
+    contents = manifest.get("contents")
+    if not isinstance(contents, dict):
+        raise CorruptTake(f"take '{root}' has no inventory of its files (written by an older FaceCue?)")
+    for name, entry in contents.items():
+        path = root / name
+        try:
+            size = path.stat().st_size
+        except OSError:
+            raise CorruptTake(f"take '{root}' is missing '{name}'") from None
+        if size != entry["bytes"]:
+            raise CorruptTake(f"take '{root}': '{name}' is {size} bytes, the manifest says {entry['bytes']}")
+        if hashes and _sha256(path) != entry["sha256"]:
+            raise CorruptTake(f"take '{root}': '{name}' does not match its sha256 in the manifest")
 
 
 def load(take_dir: str | Path) -> Take:
