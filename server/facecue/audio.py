@@ -19,6 +19,10 @@ MFCC_DIMS = 28
 HOP = SAMPLE_RATE // FEATURE_RATE
 SILENCE_DBFS = -50.0        # loudest 50 ms below this: no speech to animate
 MIN_DURATION_S = 0.1
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 4_000, 384_000     # a header outside these is lying or not speech
+MAX_CHANNELS = 64
+MAX_DECODE_S = 4 * 3600.0   # the most any call decodes, whatever its limit says
+DECODE_BLOCK = 1 << 16      # frames per decoded block
 
 
 @dataclass(frozen=True)
@@ -40,45 +44,112 @@ class Audio:
 
 def load_audio(source: str | Path | bytes, *, max_duration_s: float | None = None,
                name: str | None = None) -> Audio:
-    """Decode, downmix and resample; reject what cannot drive a face."""
+    """Decode, downmix and resample; reject what cannot drive a face.
+
+    The length limit is checked from the file's header before decoding, and decoding streams
+    in blocks that stop at the limit, so a file that lies about its length costs no more
+    memory than an honest one (``MAX_DECODE_S`` caps what "no limit" means).
+    """
     label = name or (Path(source).name if not isinstance(source, bytes) else "<audio bytes>")
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise InvalidInput(f"audio file '{source}' does not exist")
-    samples, rate = _decode(source, label)
+    limit_s = min(max_duration_s or MAX_DECODE_S, MAX_DECODE_S)
+    samples = _decode(source, label, limit_s)
     if samples.size == 0:
         raise InvalidInput(f"audio '{label}' is empty (no samples)")
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1)
-    if rate != SAMPLE_RATE:
-        import soxr
-        samples = soxr.resample(samples, rate, SAMPLE_RATE)
-    samples = np.clip(samples.astype(np.float32), -1.0, 1.0)
-    audio = Audio(samples=samples, name=label)
+    audio = Audio(samples=np.clip(samples, -1.0, 1.0), name=label)
     _check(audio, max_duration_s)
     return audio
 
 
-def _decode(source: str | Path | bytes, label: str) -> tuple[np.ndarray, int]:
+def check_audio_header(source: str | Path | bytes, *, max_duration_s: float | None = None,
+                       name: str | None = None) -> None:
+    """The limits load_audio enforces, from the header alone (nothing is decoded): run it
+    before other work on a file, e.g. before hashing a large one."""
     import soundfile as sf
+    label = name or (Path(source).name if not isinstance(source, bytes) else "<audio bytes>")
+    limit_s = min(max_duration_s or MAX_DECODE_S, MAX_DECODE_S)
     try:
-        data = io.BytesIO(source) if isinstance(source, bytes) else str(source)
-        samples, rate = sf.read(data, dtype="float32", always_2d=False)
-        return samples, int(rate)
+        info = sf.info(io.BytesIO(source) if isinstance(source, bytes) else str(source))
     except Exception:
-        pass  # not a libsndfile format: try FFmpeg through PyAV below
+        return                    # not a libsndfile format: FFmpeg's reader checks as it decodes
+    _check_header(label, info.samplerate, info.channels, info.frames / max(info.samplerate, 1), limit_s)
+
+
+def _decode(source: str | Path | bytes, label: str, limit_s: float) -> np.ndarray:
+    import soundfile as sf
+    data = io.BytesIO(source) if isinstance(source, bytes) else str(source)
     try:
-        import av
-        data = io.BytesIO(source) if isinstance(source, bytes) else str(source)
-        with av.open(data) as container:
+        sound = sf.SoundFile(data)
+    except Exception:
+        return _decode_ffmpeg(source, label, limit_s)   # not a libsndfile format: FFmpeg through PyAV
+    with sound:
+        _check_header(label, sound.samplerate, sound.channels, sound.frames / max(sound.samplerate, 1), limit_s)
+        return _read_blocks(sound, label, limit_s)
+
+
+def _check_header(label: str, rate: float, channels: int, duration_s: float | None, limit_s: float) -> None:
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise InvalidInput(f"audio '{label}' says its sample rate is {rate:g} Hz; FaceCue reads "
+                           f"{MIN_SAMPLE_RATE}–{MAX_SAMPLE_RATE} Hz")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise InvalidInput(f"audio '{label}' says it has {channels} channels; FaceCue reads 1–{MAX_CHANNELS}")
+    if duration_s is not None and duration_s > limit_s:
+        raise LimitExceeded(_too_long(label, duration_s, limit_s))
+
+
+def _too_long(label: str, duration_s: float, limit_s: float) -> str:
+    return f"audio '{label}' is {duration_s:.1f} s long; the limit is {limit_s:.0f} s"
+
+
+def _runs_past(label: str, limit_s: float) -> str:
+    return f"audio '{label}' runs past the limit of {limit_s:.0f} s (decoding stopped there)"
+
+
+def _read_blocks(sound, label: str, limit_s: float) -> np.ndarray:
+    """Mono 16 kHz, decoded and resampled block by block, never past the limit."""
+    import soxr
+    rate = sound.samplerate
+    most = int(limit_s * rate) + 1
+    stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32") if rate != SAMPLE_RATE else None
+    out, read = [], 0
+    try:
+        for block in sound.blocks(blocksize=DECODE_BLOCK, dtype="float32", always_2d=True, frames=most):
+            read += len(block)
+            mono = block.mean(axis=1, dtype=np.float32)
+            out.append(stream.resample_chunk(mono) if stream else mono)
+    except RuntimeError as exc:                       # libsndfile: truncated or damaged data
+        raise InvalidInput(f"cannot read audio '{label}': the file is damaged ({exc})") from None
+    if read >= most:
+        raise LimitExceeded(_runs_past(label, limit_s))
+    if stream:
+        out.append(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def _decode_ffmpeg(source: str | Path | bytes, label: str, limit_s: float) -> np.ndarray:
+    import av
+    most = int(limit_s * SAMPLE_RATE) + 1
+    try:
+        with av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source)) as container:
             stream = container.streams.audio[0]
+            known = container.duration / av.time_base if container.duration else None
+            _check_header(label, stream.rate or SAMPLE_RATE, stream.channels or 1, known, limit_s)
             resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            chunks = [f.to_ndarray().reshape(-1) for frame in container.decode(stream)
-                      for f in resampler.resample(frame)]
+            chunks, count = [], 0
+            for frame in container.decode(stream):
+                for piece in resampler.resample(frame):
+                    chunks.append(piece.to_ndarray().reshape(-1))
+                    count += len(chunks[-1])
+                if count >= most:
+                    raise LimitExceeded(_runs_past(label, limit_s))
             chunks += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
-        return (np.concatenate(chunks) if chunks else np.zeros(0, np.float32)), SAMPLE_RATE
+    except (InvalidInput, LimitExceeded):
+        raise
     except Exception as exc:
         raise InvalidInput(f"cannot read audio '{label}': not a readable wav, flac, ogg, mp3 "
                            f"or other audio file ({type(exc).__name__})") from None
+    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
 
 
 def _check(audio: Audio, max_duration_s: float | None) -> None:

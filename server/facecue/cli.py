@@ -1,7 +1,8 @@
 """Command line: ``facecue generate | demo | serve | describe``.
 
-Errors a user can fix print one line ``facecue: error: …`` and exit with status 2
-(bad input) or 1 (anything else); no half-written take is ever left behind.
+Every error prints one line ``facecue: error: …`` and exits with status 2 (bad input, limits,
+paths, permissions, a full disk); a bug prints one line and exits 1 (``FACECUE_DEBUG=1`` shows
+its traceback). No half-written take is ever left behind.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import USER_FIXABLE, FaceCueError, InvalidInput
+from .errors import FaceCueError, InvalidInput
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 
@@ -92,12 +93,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=8, help="concurrent requests")
     serve.add_argument("--max-audio-seconds", type=float, default=600.0)
     serve.add_argument("--max-message-mb", type=float, default=64.0, help="largest gRPC message (uploads included)")
-    serve.add_argument("--token", default=os.environ.get("FACECUE_TOKEN"),
-                       help="require this bearer token on every call (or @file; default $FACECUE_TOKEN)")
+    serve.add_argument("--token", help="require this bearer token on every call: @FILE reads it from a file "
+                                        "(default $FACECUE_TOKEN; a token typed here shows in process lists)")
     serve.add_argument("--tls-cert", type=Path, help="serve TLS with this certificate chain (PEM)")
     serve.add_argument("--tls-key", type=Path, help="… and this private key (PEM)")
     serve.add_argument("--max-running-jobs", type=int, default=2, help="takes made at once")
     serve.add_argument("--max-queued-jobs", type=int, default=32, help="takes waiting before calls are refused")
+    serve.add_argument("--max-job-seconds", type=float, default=3600.0,
+                       help="stop a take still being made after this long (clients' own deadlines also stop it)")
+    serve.add_argument("--max-streams", type=int, default=8, help="Stream calls open at once")
+    serve.add_argument("--stream-idle-seconds", type=float, default=30.0,
+                       help="close a Stream whose client sends nothing for this long")
     serve.add_argument("--store-quota-gb", type=float, help="evict least recently used takes beyond this size")
     serve.add_argument("--checkpoint", type=Path, help="neural backend weights (default: the bundled model)")
     serve.add_argument("--device", help="where the neural backend runs: cpu or cuda (default: cuda when present)")
@@ -187,10 +193,23 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.command](args)
     except FaceCueError as err:
         print(f"facecue: error: {err}", file=sys.stderr)
-        return 2 if isinstance(err, USER_FIXABLE) else 1
+        return 2
+    except OSError as err:                       # a full disk, a read-only or vanished folder, …
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"facecue: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("facecue: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except Exception as err:                     # a bug: one line, the traceback on request
+        if os.environ.get("FACECUE_DEBUG"):
+            raise
+        print(f"facecue: internal error: {err!r} (FACECUE_DEBUG=1 shows where)", file=sys.stderr)
+        return 1
+
+
+def _warn(message: str) -> None:
+    print(f"facecue: warning: {message}", file=sys.stderr)
 
 
 def _transcript(value: str | None) -> str | None:
@@ -255,7 +274,7 @@ def _run(request, out: Path, overwrite: bool, limits=None, checkpoint: Path | No
         bar.set_postfix_str("writing")
         path = take_io.write(take, out, overwrite=overwrite)
     for warning in take.manifest.get("warnings", []):
-        print(f"facecue: warning: {warning}", file=sys.stderr)
+        _warn(warning)
     m = take.manifest
     frames = f", frames {request.render.size} {request.render.image_format}" if request.render else ""
     video = " + take.mp4" if request.render and request.render.video else ""
@@ -376,8 +395,12 @@ def _serve(args) -> int:
                           workers=args.workers, limits=Limits(max_audio_s=args.max_audio_seconds,
                                                               max_message_bytes=int(args.max_message_mb * 2**20)),
                           livelink=parse_target(args.livelink) if args.livelink else None,
-                          token=read_token(args.token), tls_cert=args.tls_cert, tls_key=args.tls_key,
+                          token=read_token(args.token or os.environ.get("FACECUE_TOKEN"),
+                                           warn=_warn if args.token else None),
+                          tls_cert=args.tls_cert, tls_key=args.tls_key,
                           max_running_jobs=args.max_running_jobs, max_queued_jobs=args.max_queued_jobs,
+                          max_job_s=args.max_job_seconds, max_streams=args.max_streams,
+                          stream_idle_s=args.stream_idle_seconds,
                           live=args.live,
                           store_max_bytes=int(args.store_quota_gb * 2**30) if args.store_quota_gb else None,
                           bound_cpu_threads=True, checkpoint=args.checkpoint, device=args.device)

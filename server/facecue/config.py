@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import math
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +149,25 @@ class TakeRequest:
         if self.render is not None:
             self.render.check()
         self.controls.check()
+        for kind, value in (("audio", self.audio), ("photo", self.image)):
+            if not isinstance(value, (bytes, bytearray)):
+                check_input_file(value, kind)
+
+
+def check_input_file(path: str | Path, kind: str) -> None:
+    """A path input must be a readable regular file: a FIFO or device would block or never end."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InvalidInput(f"{kind} file '{path}' does not exist") from None
+    except OSError as exc:
+        raise InvalidInput(f"{kind} file '{path}' cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise InvalidInput(f"{kind} path '{path}' is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise InvalidInput(f"{kind} path '{path}' is not a regular file (a pipe or device cannot be read)")
+    if not os.access(path, os.R_OK):
+        raise InvalidInput(f"{kind} file '{path}' is not readable (permission denied)")
 
 
 @dataclass(frozen=True)

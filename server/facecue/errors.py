@@ -26,6 +26,12 @@ class OutputExists(FaceCueError):
     grpc_code = "ALREADY_EXISTS"
 
 
+class FolderBusy(FaceCueError):
+    """Another run owns the output folder."""
+
+    grpc_code = "FAILED_PRECONDITION"
+
+
 class NotFound(FaceCueError):
     grpc_code = "NOT_FOUND"
 
@@ -38,11 +44,14 @@ class Cancelled(FaceCueError):
     grpc_code = "CANCELLED"
 
 
+class TimedOut(FaceCueError):
+    """A job ran past its deadline (the client's, or the server's longest job time)."""
+
+    grpc_code = "DEADLINE_EXCEEDED"
+
+
 class CorruptTake(FaceCueError):
     """A take directory is incomplete or its arrays do not match the manifest."""
 
     grpc_code = "DATA_LOSS"
 
-
-# What a user can put right themselves (input, limits, paths, permissions): the CLI exits 2.
-USER_FIXABLE = (InvalidInput, LimitExceeded, OutputExists, NotFound, PermissionDenied)

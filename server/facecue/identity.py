@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
-from pathlib import Path
 
 from . import __version__
 from .config import TakeRequest
@@ -17,8 +16,13 @@ IDENTITY_VERSION = 1        # bump when what a take contains changes for the sam
 
 
 def _input_digest(value) -> str:
-    data = value if isinstance(value, (bytes, bytearray)) else Path(value).read_bytes()
-    return hashlib.sha256(data).hexdigest()
+    if isinstance(value, (bytes, bytearray)):
+        return hashlib.sha256(value).hexdigest()
+    digest = hashlib.sha256()
+    with open(value, "rb") as fh:                   # in blocks: inputs may be large
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def take_key(request: TakeRequest, pipeline) -> str:

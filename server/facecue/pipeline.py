@@ -87,12 +87,12 @@ class Pipeline:
             raise InvalidInput(f"unknown backend '{request.backend}'; available: {', '.join(self._backends)}")
 
         report("audio", 0.0)
+        rgb, label = read_image(request.image, request.image_name)      # first: a bad photo fails fast
         audio = load_audio(request.audio, max_duration_s=self.limits.max_audio_s, name=request.audio_name)
         features = extract_features(audio)
         report("phones", 0.2)
         phones, warnings = phone_timing(audio, request.transcript) if backend.uses_phones else (None, [])
         report("face", 0.4)
-        rgb, label = read_image(request.image, request.image_name)
         reference = analyze(rgb, self.detector(), label)
         report("cues", 0.5)
         track = self._cues(backend, CueInputs(reference, features, phones, request.emotion,

@@ -19,11 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from . import gaze, topology as topo
-from .errors import InvalidInput
+from .errors import InvalidInput, LimitExceeded
 from .geometry import matrix_to_euler, similarity_align
 
 FOCAL_FACTOR = 1.4
 MAX_FACES = 4
+MIN_FACE_PX = 48              # narrower faces have too few pixels to animate
+SEARCH_TILES = (1, 2, 3, 4, 6)   # tilings the full-range detector tries, coarse to fine
+CROP_MARGIN, CROP_EDGE = 2.2, 512  # a small face is meshed in a crop this many face widths wide, this many px
+MAX_PHOTO_PIXELS = 80_000_000   # above a full-frame sensor's 61 MP; decoding holds 3 bytes per pixel
 
 
 @dataclass(frozen=True)
@@ -51,17 +55,38 @@ class Reference:
 
 
 def read_image(source: str | Path | bytes, name: str | None = None) -> tuple[np.ndarray, str]:
-    """Decode a photo to RGB uint8, honouring EXIF orientation."""
+    """Decode a photo to RGB uint8, honouring EXIF orientation; its size is checked from the
+    header before any pixels are decoded."""
+    import warnings
+
     from PIL import Image, ImageOps, UnidentifiedImageError
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)     # the size is checked below
     label = name or (Path(source).name if not isinstance(source, bytes) else "<image bytes>")
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise InvalidInput(f"photo '{source}' does not exist")
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
-            rgb = ImageOps.exif_transpose(img).convert("RGB")
-            return np.asarray(rgb), label
+            width, height = img.size
+            if width * height > MAX_PHOTO_PIXELS:
+                raise LimitExceeded(f"photo '{label}' is {width}×{height} pixels ({width * height / 1e6:.0f} MP); "
+                                    f"the limit is {MAX_PHOTO_PIXELS / 1e6:.0f} MP")
+            return _to_rgb(ImageOps.exif_transpose(img)), label
+    except Image.DecompressionBombError:            # Pillow's own ceiling, met while reading the header
+        raise LimitExceeded(f"photo '{label}' is larger than the limit of {MAX_PHOTO_PIXELS / 1e6:.0f} MP") from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InvalidInput(f"cannot read photo '{label}': not a readable image ({exc.__class__.__name__})") from None
+
+
+def _to_rgb(img) -> np.ndarray:
+    """8-bit RGB; 16-bit and 32-bit greyscale are scaled down, not clipped to white."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        grey = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or grey.max() > 255 else 255.0
+        if img.mode == "F" and grey.max() <= 1.0:
+            top = 1.0
+        grey = np.clip(np.round(grey / top * 255), 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    return np.asarray(img.convert("RGB"))
 
 
 class FaceMeshDetector:
@@ -75,6 +100,7 @@ class FaceMeshDetector:
         self._mesh = mp.solutions.face_mesh.FaceMesh(
             static_image_mode=not video, refine_landmarks=True, max_num_faces=1 if video else MAX_FACES,
             min_detection_confidence=0.5)
+        self._finder = None          # the full-range face detector, loaded when a photo needs it
         self._lock = threading.Lock()
 
     def detect(self, rgb: np.ndarray) -> list[np.ndarray]:
@@ -88,21 +114,75 @@ class FaceMeshDetector:
             faces.append(xyz * np.array([width, height, width]))
         return faces
 
+    def face_boxes(self, rgb: np.ndarray) -> list[tuple[float, float, float, float]]:
+        """Faces too small for the mesh's own (short-range) detector: MediaPipe's full-range
+        detector over the photo and over ever finer overlapping tiles of it. (x, y, w, h) pixels."""
+        if self._finder is None:
+            import mediapipe as mp
+            self._finder = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+        height, width = rgb.shape[:2]
+        boxes = []
+        for tiles in SEARCH_TILES:
+            for ty in range(tiles):
+                for tx in range(tiles):
+                    x0, x1 = (int(np.clip((t + d) * width / tiles, 0, width)) for t, d in ((tx, -0.25), (tx, 1.25)))
+                    y0, y1 = (int(np.clip((t + d) * height / tiles, 0, height)) for t, d in ((ty, -0.25), (ty, 1.25)))
+                    with self._lock:
+                        found = self._finder.process(np.ascontiguousarray(rgb[y0:y1, x0:x1])).detections or []
+                    for detection in found:
+                        box = detection.location_data.relative_bounding_box
+                        boxes.append((x0 + box.xmin * (x1 - x0), y0 + box.ymin * (y1 - y0),
+                                      box.width * (x1 - x0), box.height * (y1 - y0)))
+        return _distinct(boxes)
+
+    def detect_in_box(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> list[np.ndarray]:
+        """The mesh of the face in ``box``, found in an enlarged crop around it, in photo pixels."""
+        from PIL import Image
+        height, width = rgb.shape[:2]
+        x, y, w, h = box
+        side = CROP_MARGIN * max(w, h)
+        x0, y0 = int(max(0, x + w / 2 - side / 2)), int(max(0, y + h / 2 - side / 2))
+        x1, y1 = int(min(width, x + w / 2 + side / 2)), int(min(height, y + h / 2 + side / 2))
+        zoom = CROP_EDGE / max(x1 - x0, y1 - y0)
+        crop = Image.fromarray(rgb[y0:y1, x0:x1]).resize((round((x1 - x0) * zoom), round((y1 - y0) * zoom)),
+                                                         Image.BICUBIC)
+        return [face / zoom + np.array([x0, y0, 0.0]) for face in self.detect(np.asarray(crop))[:1]]
+
+
+def _distinct(boxes: list[tuple[float, float, float, float]]) -> list[tuple[float, float, float, float]]:
+    """One box per face: overlapping tiles see the same face more than once (keep the largest)."""
+    kept = []
+    for box in sorted(boxes, key=lambda b: -b[2] * b[3]):
+        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+        if all(abs(cx - k[0] - k[2] / 2) > k[2] / 2 or abs(cy - k[1] - k[3] / 2) > k[3] / 2 for k in kept):
+            kept.append(box)
+    return kept
+
 
 def analyze(rgb: np.ndarray, detector: FaceMeshDetector, name: str = "photo") -> Reference:
     height, width = rgb.shape[:2]
     if min(height, width) < 32:
         raise InvalidInput(f"photo '{name}' is {width}×{height} pixels; at least 32×32 is needed")
     faces = detector.detect(rgb)
-    if not faces:
-        raise InvalidInput(f"no face found in photo '{name}'")
+    count = len(faces)
+    if not faces:                       # small faces (a group, a wide shot): find them, mesh the largest
+        boxes = detector.face_boxes(rgb)
+        if not boxes:
+            raise InvalidInput(f"no face found in photo '{name}'")
+        largest = max(boxes, key=lambda b: b[2] * b[3])
+        if largest[2] < MIN_FACE_PX:
+            raise InvalidInput(f"the faces in photo '{name}' are too small: the largest is {largest[2]:.0f} px wide "
+                               f"and FaceCue needs at least {MIN_FACE_PX} px (use a closer crop or a larger photo)")
+        faces, count = detector.detect_in_box(rgb, largest), len(boxes)
+        if not faces:
+            raise InvalidInput(f"a face was found in photo '{name}' ({largest[2]:.0f} px wide) but its "
+                               "landmarks could not be placed (use a closer crop or a larger photo)")
     warnings = []
-    if len(faces) > 1:
+    if count > 1:
         areas = [np.ptp(f[:, 0]) * np.ptp(f[:, 1]) for f in faces]
         faces = [faces[int(np.argmax(areas))]]
-        warnings.append(f"found {len(areas)} faces in photo '{name}'; using the largest")
-    return reference_from_landmarks(faces[0], width, height, faces_found=len(areas) if warnings else 1,
-                                    warnings=warnings)
+        warnings.append(f"found {count} faces in photo '{name}'; using the largest")
+    return reference_from_landmarks(faces[0], width, height, faces_found=count, warnings=warnings)
 
 
 def reference_from_landmarks(landmarks_image: np.ndarray, width: int, height: int, *,
