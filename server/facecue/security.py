@@ -35,8 +35,9 @@ def _refusal(handler, message: str):
 
     kind = {(False, False): grpc.unary_unary_rpc_method_handler, (False, True): grpc.unary_stream_rpc_method_handler,
             (True, False): grpc.stream_unary_rpc_method_handler, (True, True): grpc.stream_stream_rpc_method_handler}
+    # No request deserializer: an unauthenticated upload is refused as raw bytes, never parsed.
     return kind[(handler.request_streaming, handler.response_streaming)](
-        refuse, request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+        refuse, request_deserializer=None, response_serializer=handler.response_serializer)
 
 
 def server_credentials(cert: Path, key: Path) -> grpc.ServerCredentials:
@@ -46,10 +47,14 @@ def server_credentials(cert: Path, key: Path) -> grpc.ServerCredentials:
     return grpc.ssl_server_credentials([(Path(key).read_bytes(), Path(cert).read_bytes())])
 
 
-def read_token(value: str | None) -> str | None:
-    """A token given directly, or ``@file`` to read it from a file (kept out of process lists)."""
+def read_token(value: str | None, warn=None) -> str | None:
+    """A token given directly, or ``@file`` to read it from a file (kept out of process lists).
+    ``warn`` is told when a token was given directly on a command line."""
     if not value:
         return None
+    if not value.startswith("@") and warn is not None:
+        warn("a token given on the command line is visible to every user of this machine in the process "
+             "list; give --token @FILE or set FACECUE_TOKEN instead")
     if value.startswith("@"):
         path = Path(value[1:])
         if not path.is_file():

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import threading
+import time
 import uuid
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -15,9 +17,9 @@ import numpy as np
 
 from . import __version__, livelink, take as take_io, topology as topo
 from .config import MAX_CURVE_KEYS, MAX_FPS, REGIONS, Controls, Limits, RenderOptions, RenderSize, TakeRequest
-from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied
+from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied, TimedOut
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
-from .audio import SAMPLE_RATE
+from .audio import SAMPLE_RATE, check_audio_header
 from .identity import take_key
 from .streaming import HOP_S, LOOKAHEAD_S, StreamSession
 from .livefeed import LiveFeed
@@ -31,6 +33,7 @@ from .wire import DEFAULT_FRAMES_PER_BATCH, pack_array, take_messages
 log = logging.getLogger("facecue.server")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FaceCue"].full_name
 PROGRESS_STEP = 0.01          # progress messages at most once per 1 % (and at every new stage)
+SPARE_HANDLERS = 8            # handler threads kept for short calls (Describe, GetJob, …) when all slots are taken
 
 
 @dataclass
@@ -47,6 +50,9 @@ class ServerConfig:
     tls_key: Path | None = None
     max_running_jobs: int = 2                    # takes made at once; more wait in a first-come queue …
     max_queued_jobs: int = 32                    # … of this size, beyond which calls get RESOURCE_EXHAUSTED
+    max_job_s: float = 3600.0                    # a job still running after this is stopped (DEADLINE_EXCEEDED)
+    max_streams: int = 8                         # Stream calls open at once
+    stream_idle_s: float = 30.0                  # a Stream that sends nothing for this long is closed
     live: str | None = None                      # ZeroMQ PUB address for the live feed, e.g. tcp://*:5556
     store_max_bytes: int | None = None           # evict least recently used takes beyond this size
     bound_cpu_threads: bool = False              # split the cores between running jobs (process-wide)
@@ -59,6 +65,7 @@ class FaceCueService(rpc.FaceCueServicer):
         self.pipeline, self.store, self.config = pipeline, store, config
         self._jobs = futures.ThreadPoolExecutor(max_workers=config.max_running_jobs, thread_name_prefix="facecue-job")
         self._admitted = threading.BoundedSemaphore(config.max_running_jobs + config.max_queued_jobs)
+        self._streams = threading.BoundedSemaphore(config.max_streams)
         self.live = LiveFeed(config.live) if config.live else None
 
     # -- unary ------------------------------------------------------------------------
@@ -74,23 +81,24 @@ class FaceCueService(rpc.FaceCueServicer):
     def CancelJob(self, request, context):
         def cancel():
             record = self.store.get(request.job_id)
-            self.store.cancel_event(request.job_id).set()
+            self.store.cancel(request.job_id)
             return _job_message(record)
         return self._guard(context, cancel)
 
     # -- streaming --------------------------------------------------------------------
     def Generate(self, request, context):
         take_request = self._guard(context, lambda: self._take_request(request))
-        if not self._admitted.acquire(blocking=False):
+        slot = _Slot(self._admitted)
+        if not slot.acquire():
             context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
                           f"server is busy: {self.config.max_running_jobs} takes running and "
                           f"{self.config.max_queued_jobs} waiting; try again later")
         try:
-            yield from self._generate(request, take_request, context)
+            yield from self._generate(request, take_request, context, slot)
         finally:
-            self._admitted.release()
+            slot.release_when_done()
 
-    def _generate(self, request, take_request, context):
+    def _generate(self, request, take_request, context, slot: "_Slot"):
         key = self._guard(context, lambda: take_key(take_request, self.pipeline))
         record = self.store.create(take_request.fps, take_request.emotion, key)
         stored = self.store.cached(key)
@@ -102,15 +110,21 @@ class FaceCueService(rpc.FaceCueServicer):
                                      send_frames=request.render.send_frames, send_video=request.render.send_video)
             return
         cancelled = self.store.cancel_event(record.job_id)
-        context.add_callback(cancelled.set)          # the client went away
+        context.add_callback(cancelled.set)          # the client went away (or its deadline passed)
+        remaining = context.time_remaining()
+        limit_s = min(self.config.max_job_s, remaining if remaining is not None else math.inf)
+        deadline = time.monotonic() + limit_s
+        updates: queue.Queue = queue.Queue()
 
         def progress(stage: str, fraction: float) -> None:
             if cancelled.is_set():
                 raise Cancelled(f"job {record.job_id} was cancelled")
+            if time.monotonic() > deadline:
+                raise TimedOut(f"job {record.job_id} ran past its deadline of {limit_s:.3g} s")
             updates.put((stage, fraction))
 
-        updates: queue.Queue = queue.Queue()
-        job = self._jobs.submit(lambda: self.store.finish(record, self.pipeline.run(take_request, progress)))
+        job = self._jobs.submit(self._make, record, take_request, progress)
+        slot.job = job
         job.add_done_callback(lambda _: updates.put(None))
         # The job runs beside this handler, which streams its progress until it ends.
         yield pb.TakeMessage(progress=pb.Progress(job_id=record.job_id, stage="queued", fraction=0.0))
@@ -121,20 +135,31 @@ class FaceCueService(rpc.FaceCueServicer):
                 yield pb.TakeMessage(progress=pb.Progress(job_id=record.job_id, stage=update[0], fraction=update[1]))
         try:
             take = job.result()
-            if self.live is not None:
-                self.live.publish(record.job_id, take, request.frames_per_batch or DEFAULT_FRAMES_PER_BATCH)
-            if self.config.livelink:
-                threading.Thread(target=livelink.send_take, args=(take, self.config.livelink),
-                                 kwargs={"subject": record.job_id}, daemon=True).start()
         except FaceCueError as err:
-            self.store.fail(record, CANCELLED if isinstance(err, Cancelled) else FAILED, str(err))
             _abort(context, err)
-        except Exception as err:                     # a bug: log it, tell the client plainly
-            log.exception("job %s failed", record.job_id)
-            self.store.fail(record, FAILED, f"internal error: {err}")
+        except Exception as err:
             context.abort(grpc.StatusCode.INTERNAL, f"internal error in job {record.job_id}: {err}")
+        if self.live is not None:
+            self.live.publish(record.job_id, take, request.frames_per_batch or DEFAULT_FRAMES_PER_BATCH)
+        if self.config.livelink:
+            threading.Thread(target=livelink.send_take, args=(take, self.config.livelink),
+                             kwargs={"subject": record.job_id}, daemon=True).start()
         yield from take_messages(take, record.job_id, request.frames_per_batch or DEFAULT_FRAMES_PER_BATCH,
                                  send_frames=request.render.send_frames, send_video=request.render.send_video)
+
+    def _make(self, record, take_request: TakeRequest, progress) -> take_io.Take:
+        """The job itself: it records how it ended, whether or not its client is still there."""
+        try:
+            return self.store.finish(record, self.pipeline.run(take_request, progress))
+        except FaceCueError as err:
+            self.store.fail(record, CANCELLED if isinstance(err, Cancelled) else FAILED, str(err))
+            raise
+        except Exception as err:                     # a bug: log it, record it, tell the client plainly
+            log.exception("job %s failed", record.job_id)
+            self.store.fail(record, FAILED, f"internal error: {err}")
+            raise
+        finally:
+            self.store.forget_cancel(record.job_id)
 
     def PullTake(self, request, context):
         take = self._guard(context, lambda: self.store.load(request.job_id))
@@ -143,7 +168,16 @@ class FaceCueService(rpc.FaceCueServicer):
 
     def Stream(self, request_iterator, context):
         """Audio chunks in, cue frames out as soon as they settle (see facecue.streaming)."""
-        first = next(request_iterator, None)
+        if not self._streams.acquire(blocking=False):
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                          f"server is busy: {self.config.max_streams} streams are open; try again later")
+        try:
+            yield from self._stream(_IdleLimited(request_iterator, context, self.config.stream_idle_s), context)
+        finally:
+            self._streams.release()
+
+    def _stream(self, messages: "_IdleLimited", context):
+        first = messages.next()
         if first is None or first.WhichOneof("kind") != "config":
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a Stream starts with a StreamConfig message")
         config = first.config
@@ -151,7 +185,7 @@ class FaceCueService(rpc.FaceCueServicer):
         stream_id = uuid.uuid4().hex[:16]
         yield pb.TakeMessage(header=stream_header(stream_id, session))
         limit = self.config.limits.max_audio_s
-        for message in request_iterator:
+        while (message := messages.next()) is not None:
             if message.WhichOneof("kind") != "pcm16":
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, "after the StreamConfig, send only pcm16 audio")
             if len(message.pcm16) % 2:
@@ -206,6 +240,7 @@ class FaceCueService(rpc.FaceCueServicer):
             audio_name=request.audio_name or None, image_name=request.image_name or None,
             render=_render_options(request), controls=controls_from_message(request.controls))
         take_request.check()
+        check_audio_header(audio, max_duration_s=self.config.limits.max_audio_s, name=request.audio_name or None)
         return take_request
 
     def _input(self, request: pb.GenerateRequest, kind: str):
@@ -215,6 +250,71 @@ class FaceCueService(rpc.FaceCueServicer):
         if which.endswith("_bytes"):
             return getattr(request, which)
         return confine(getattr(request, which), self.config.storage_roots, kind)
+
+
+class _Slot:
+    """One admitted Generate's place in the queue. It is given back when the call's work is
+    over: when its job ends (a client that left does not free a slot its job still uses), or
+    when the call ends before any job was started."""
+
+    def __init__(self, semaphore: threading.BoundedSemaphore):
+        self._semaphore, self._lock, self._held = semaphore, threading.Lock(), False
+        self.job: futures.Future | None = None
+
+    def acquire(self) -> bool:
+        self._held = self._semaphore.acquire(blocking=False)
+        return self._held
+
+    def release_when_done(self) -> None:
+        if self.job is None:
+            self._release()
+        else:
+            self.job.add_done_callback(lambda _: self._release())
+
+    def _release(self) -> None:
+        with self._lock:
+            if self._held:
+                self._held = False
+                self._semaphore.release()
+
+
+class _IdleLimited:
+    """A Stream's incoming messages, with a limit on how long the client may stay silent.
+
+    gRPC's request iterator blocks without a timeout, so a reader thread feeds a small queue
+    (its bound pushes back on a fast client) and the handler waits on the queue instead."""
+
+    _END = object()
+
+    def __init__(self, request_iterator, context, idle_s: float):
+        self._context, self._idle_s = context, idle_s
+        self._queue: queue.Queue = queue.Queue(maxsize=8)
+        threading.Thread(target=self._read, args=(request_iterator,), daemon=True, name="facecue-stream-in").start()
+
+    def _read(self, request_iterator) -> None:
+        try:
+            for message in request_iterator:
+                self._put(message)
+        except Exception:              # the call ended (cancelled, aborted, timed out): stop reading
+            pass
+        self._put(self._END)
+
+    def _put(self, item) -> None:
+        while self._context.is_active():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def next(self):
+        """The next message, or None when the client has finished sending."""
+        try:
+            item = self._queue.get(timeout=self._idle_s)
+        except queue.Empty:
+            self._context.abort(grpc.StatusCode.DEADLINE_EXCEEDED,
+                                f"stream closed: nothing was received for {self._idle_s:g} s (idle timeout)")
+        return None if item is self._END else item
 
 
 def controls_from_message(message: pb.Controls) -> Controls:
@@ -310,8 +410,10 @@ def build_server(config: ServerConfig, pipeline: Pipeline | None = None) -> tupl
     pipeline = pipeline or Pipeline(config.limits, checkpoint=config.checkpoint, device=config.device)
     pipeline.backends["neural"].loaded           # a bad checkpoint stops the server here, with its message
     interceptors = [BearerTokenInterceptor(config.token, f"/{SERVICE_NAME}/")] if config.token else []
-    # Every admitted Generate holds a handler thread while it waits, so there are enough of them.
-    threads = max(config.workers, config.max_running_jobs + config.max_queued_jobs + 4)
+    # Every admitted Generate and open Stream holds a handler thread, so there are enough of
+    # them, with spares so that short calls are answered when every slot is taken.
+    threads = max(config.workers, config.max_running_jobs + config.max_queued_jobs + config.max_streams
+                  + SPARE_HANDLERS)
     options = [("grpc.max_send_message_length", config.limits.max_message_bytes),
                ("grpc.max_receive_message_length", config.limits.max_message_bytes)]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads), options=options,

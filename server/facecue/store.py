@@ -55,20 +55,42 @@ class TakeStore:
         self._db.executescript(_SCHEMA)
         self._db.execute("UPDATE jobs SET state = ?, message = ? WHERE state = ?",
                          (FAILED, "interrupted by a server restart", RUNNING))
+        self.swept = self._sweep()
+
+    def _sweep(self) -> int:
+        """Remove what a killed server left half-written (staging and retired take folders),
+        and forget takes whose folder is gone; they would count against the quota forever."""
+        stale = [p for pattern in (".*.partial-*", ".*.old-*") for p in (self.root / "takes").glob(f"*/{pattern}")]
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
+        keys = [row[0] for row in self._db.execute("SELECT content_key FROM takes").fetchall()]
+        gone = [key for key in keys if not (self.take_path(key) / take_io.MANIFEST).is_file()]
+        self._db.executemany("DELETE FROM takes WHERE content_key = ?", [(key,) for key in gone])
+        return len(stale) + len(gone)
 
     # -- jobs -------------------------------------------------------------------------------
     def create(self, fps: float, emotion: str, content_key: str = "") -> JobRecord:
         record = JobRecord(job_id=uuid.uuid4().hex[:16], fps=fps, emotion=emotion, content_key=content_key)
         with self._lock:
-            self._cancel[record.job_id] = threading.Event()
             self._db.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                              (record.job_id, record.state, record.message, record.frame_count, record.fps,
                               record.emotion, record.created_unix, record.content_key))
         return record
 
     def cancel_event(self, job_id: str) -> threading.Event:
+        """Set to stop a running job; held only while the job runs (``forget_cancel``)."""
         with self._lock:
             return self._cancel.setdefault(job_id, threading.Event())
+
+    def cancel(self, job_id: str) -> None:
+        with self._lock:
+            event = self._cancel.get(job_id)
+        if event is not None:
+            event.set()
+
+    def forget_cancel(self, job_id: str) -> None:
+        with self._lock:
+            self._cancel.pop(job_id, None)
 
     def get(self, job_id: str) -> JobRecord:
         with self._lock:
