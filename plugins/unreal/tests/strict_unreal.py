@@ -413,6 +413,12 @@ class FakeUnreal:
     def _on_set_range(self, target, start, end):
         target._props["_range"] = (start, end)
 
+    def _on_set_sequence_path(self, target, path):
+        # ImgMediaSource.SetSequencePath takes "the path to an image file in the desired
+        # directory" and keeps its folder (FPaths::GetPath): a folder given here loses its
+        # last part, as in the engine.
+        target._props["sequence_path"] = str(path).replace("\\", "/").rsplit("/", 1)[0]
+
     def _on_set_editor_property(self, target, name, value, *args):
         if not self.api.has_editor_property(target._cls, name):
             raise AttributeError(f"unreal.{target._cls} has no editor property '{name}'")

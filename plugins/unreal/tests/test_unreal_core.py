@@ -111,7 +111,7 @@ def test_plan_holds_the_takes_arrays(take_dir):
     take = take_io.load(take_dir)
     plan = plan_take(take, take_dir, ImportOptions(skeleton="/Game/Face/Skel"))
     assert plan.folder == "/Game/FaceCue/line_01" and plan.rate == (24, 1) and plan.frames == take.frame_count
-    assert plan.frames_dir == take_dir / "frames" and plan.curve_values.shape == (take.frame_count, 52)
+    assert plan.first_frame == take_dir / "frames" / "000000.png" and plan.curve_values.shape == (take.frame_count, 52)
     assert np.allclose(plan.curve_times, np.arange(take.frame_count) / 24)
     with pytest.raises(ValueError, match="needs a skeleton"):
         plan_take(take, take_dir, ImportOptions())

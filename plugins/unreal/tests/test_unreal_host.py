@@ -55,8 +55,7 @@ def test_import_creates_every_asset_with_the_takes_values(unreal, take_dir):
     source = assets[f"{folder}/IMS_line_01"]
     rate = source._props["frame_rate_override"]
     assert (rate.numerator, rate.denominator) == (24, 1)
-    set_path = next(c for c in unreal.calls if c.name == "set_sequence_path")
-    assert set_path.args == (str(take_dir / "frames"),)
+    assert source._props["sequence_path"] == (take_dir / "frames").as_posix()     # the frames, not the take
     texture = assets[f"{folder}/MT_line_01"]
     assert texture._props["media_player"] is assets[f"{folder}/MP_line_01"]
 

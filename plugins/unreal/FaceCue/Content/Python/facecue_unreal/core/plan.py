@@ -53,7 +53,7 @@ class TakePlan:
     rate: tuple[int, int]
     frames: int
     audio_path: Path
-    frames_dir: Path | None
+    first_frame: Path | None                # ImgMediaSource takes a file and keeps its folder
     head: TransformKeys
     eyes: list[TransformKeys]               # left, right
     curve_names: list[str]                  # MetaHuman ARKit curves
@@ -106,7 +106,7 @@ def plan_take(take, take_dir: str | Path, options: ImportOptions, name: str | No
         name=name, folder=f"{options.destination.rstrip('/')}/{name}", fps=fps,
         rate=(rate.numerator, rate.denominator), frames=take.frame_count,
         audio_path=take_dir / m["files"]["audio"],
-        frames_dir=(take_dir / pattern).parent if pattern else None,
+        first_frame=take_dir / (pattern % 0) if pattern else None,
         head=_sparse(head_loc, head_rot), eyes=[_sparse(eye_loc[:, k], eye_rot[:, k]) for k in range(2)],
         curve_names=[curves.metahuman_name(n) for n in m["blendshape_names"]],
         curve_times=curves.key_times(take.frame_count, fps), curve_values=np.asarray(take.blendshapes, np.float64),

@@ -46,7 +46,7 @@ def import_take(take_dir: str | Path, options: ImportOptions, name: str | None =
     if options.sound or options.sequence:
         step("sound")
         sound = _sound(plan, result)
-    if options.frames and plan.frames_dir is not None:
+    if options.frames and plan.first_frame is not None:
         step("texture sequence")
         media = _media(plan, tools, result)
     if options.sequence:
@@ -81,7 +81,8 @@ class _Media:
 
 def _media(plan: TakePlan, tools, result: ImportResult) -> _Media:
     source = tools.create_asset(plan.asset("IMS"), plan.folder, unreal.ImgMediaSource, unreal.ImgMediaSourceFactoryNew())
-    source.set_sequence_path(str(plan.frames_dir))
+    # The engine keeps the folder of the path it is given (FPaths::GetPath), so it gets a frame's path.
+    source.set_sequence_path(str(plan.first_frame))
     source.set_editor_property("frame_rate_override", _frame_rate(plan))
     player = tools.create_asset(plan.asset("MP"), plan.folder, unreal.MediaPlayer, unreal.MediaPlayerFactoryNew())
     texture = tools.create_asset(plan.asset("MT"), plan.folder, unreal.MediaTexture, unreal.MediaTextureFactoryNew())
