@@ -92,3 +92,12 @@ def test_server_plays_each_generated_take_to_live_link(pipeline, assets, receive
     job_id = first[0].subject
     assert len(job_id) == 16 and [f.frame for f in first] == [0, 1, 2, 3, 4]
     assert np.array_equal(np.stack([f.values[:52] for f in first]), take.blendshapes[:5])
+
+
+def test_the_device_id_is_a_stable_uuid_and_the_subject_is_kept():
+    import re
+    values = np.zeros(len(livelink.CHANNELS), np.float32)
+    first = livelink.decode(livelink.encode(values, 0, (30, 1), subject="Ana"))
+    again = livelink.decode(livelink.encode(values, 1, (30, 1), subject="Ana"))
+    assert re.fullmatch(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}", first.device_id)
+    assert first.device_id == again.device_id == livelink.default_device_id() and first.subject == "Ana"

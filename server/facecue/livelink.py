@@ -19,6 +19,7 @@ from __future__ import annotations
 import socket
 import struct
 import time
+import uuid
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -34,6 +35,12 @@ CHANNELS = tuple(name[0].upper() + name[1:] for name in ARKIT_NAMES) + ROTATION_
 _TIME = struct.Struct(">ifii")
 
 
+def default_device_id() -> str:
+    """This machine's sender id in the app's form (an uppercase UUID, as iOS writes
+    identifierForVendor): stable across runs, so Unreal keeps one source per machine."""
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"facecue.{socket.gethostname()}")).upper()
+
+
 @dataclass(frozen=True)
 class LiveLinkFrame:
     device_id: str
@@ -45,7 +52,8 @@ class LiveLinkFrame:
 
 
 def encode(values: np.ndarray, frame: int, rate: tuple[int, int], subject: str = "FaceCue",
-           device_id: str = "FaceCue") -> bytes:
+           device_id: str | None = None) -> bytes:
+    device_id = device_id or default_device_id()
     values = np.asarray(values, ">f4")
     if values.shape != (len(CHANNELS),):
         raise ValueError(f"a Live Link Face frame has {len(CHANNELS)} values, got {values.shape}")
@@ -97,11 +105,12 @@ class SendReport:
                 "p95": float(np.percentile(late, 95)), "max": float(late.max())}
 
 
-def send_take(take, target: tuple[str, int], *, subject: str = "FaceCue", device_id: str = "FaceCue",
+def send_take(take, target: tuple[str, int], *, subject: str = "FaceCue", device_id: str | None = None,
               fps: float | None = None, stop=None) -> SendReport:
     """Play ``take`` to ``target`` in real time; ``stop`` (a threading.Event) ends it early."""
     fps = float(fps or take.fps)
     values, rate = take_values(take), frame_rate(fps)
+    device_id = device_id or default_device_id()
     packets = [encode(v, i, rate, subject, device_id) for i, v in enumerate(values)]
     report = SendReport(frames=len(packets), fps=fps)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
