@@ -32,7 +32,14 @@ setup: system-packages $(BIN)/facecue
 	.venv-blender-$*/bin/pip install -q "$(BPY_$*)" pytest -e .
 	@touch $@
 
-blender-envs: $(foreach v,$(BLENDERS),.venv-blender-$(v)/bin/python)
+# … and a Python with nothing but bpy, where the built extension zip is installed as a user would.
+.venv-bpy-clean-%/bin/python:
+	$(PYTHON) -m venv .venv-bpy-clean-$*
+	.venv-bpy-clean-$*/bin/pip install -q --upgrade pip
+	.venv-bpy-clean-$*/bin/pip install -q "$(BPY_$*)"
+	@touch $@
+
+blender-envs: $(foreach v,$(BLENDERS),.venv-blender-$(v)/bin/python .venv-bpy-clean-$(v)/bin/python)
 
 demo: setup
 	$(BIN)/facecue demo --out takes/demo
@@ -45,7 +52,8 @@ devset: setup
 test: setup blender-envs devset
 	$(BIN)/python -m pytest -q
 	@for v in $(BLENDERS); do echo "Blender extension under bpy $$v"; \
-	  FACECUE_REQUIRE_BPY=1 .venv-blender-$$v/bin/python -m pytest -q -p no:cacheprovider plugins/blender/tests || exit 1; done
+	  FACECUE_REQUIRE_BPY=1 FACECUE_CLEAN_BPY=$(CURDIR)/.venv-bpy-clean-$$v/bin/python \
+	  .venv-blender-$$v/bin/python -m pytest -q -p no:cacheprovider plugins/blender/tests || exit 1; done
 
 clean:
-	rm -rf $(VENV) .venv-blender-* takes build dist *.egg-info server/*.egg-info
+	rm -rf $(VENV) .venv-blender-* .venv-bpy-clean-* takes build dist *.egg-info server/*.egg-info

@@ -1,17 +1,16 @@
 """Build the Blender extension zip: facecue_blender/ plus the wheels it needs.
 
-    python plugins/blender/build_extension.py [--out dist/] [--platforms linux-x64 windows-x64 macos-arm64]
+    python plugins/blender/build_extension.py [--out dist/] [--platforms linux-x64 windows-x64 macos]
 
-Bundles a wheel of this project's client (built from the repository), grpcio for each
-platform asked for and protobuf, at the versions this environment runs, because the
-client's generated gRPC code must match its protobuf runtime. Blender brings numpy.
-The manifest's ``wheels`` and ``platforms`` are written to match, then the zip is made
-by ``blender --command extension build`` when Blender is on PATH, else with the same layout.
+Bundles the client's wheels (plugins/client_wheels.py: this project's client, grpcio,
+protobuf and grpcio's dependencies) for Python 3.11 (Blender 4.2–5.0) and 3.13 (5.1+) on each
+platform asked for; Blender installs those that match it and brings numpy. The manifest's
+``wheels`` and ``platforms`` are written to match, then the zip is made by ``blender
+--command extension build`` when Blender is on PATH, else with the same layout.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import re
 import shutil
 import subprocess
@@ -23,42 +22,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "facecue_blender"
 REPO = HERE.parents[1]
-PYTHON = "3.11"            # Blender 4.2 LTS to 5.0
-PLATFORMS = {              # Blender's platform name → pip's wheel platform tag
-    "linux-x64": "manylinux_2_17_x86_64",
-    "windows-x64": "win_amd64",
-    "macos-arm64": "macosx_11_0_arm64",
-    "macos-x64": "macosx_10_14_x86_64",
-}
+sys.path.insert(0, str(HERE.parent))
+import client_wheels  # noqa: E402  (the helper shared with the Unreal build)
 
-
-def _pip(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True)
+# client_wheels' platforms → Blender's names (one universal2 wheel serves both Macs)
+BLENDER_PLATFORMS = {"linux-x64": ["linux-x64"], "windows-x64": ["windows-x64"], "macos": ["macos-arm64", "macos-x64"]}
 
 
 def collect_wheels(folder: Path, platforms: list[str]) -> list[str]:
-    """Wheels into ``folder``; returns the platforms grpcio could be fetched for."""
-    built = _pip("wheel", "--no-deps", "-q", "-w", str(folder), str(REPO))
-    if built.returncode:
-        raise SystemExit(f"build_extension: could not build the facecue wheel:\n{built.stderr}")
-    protobuf = importlib.metadata.version("protobuf")
-    fetched = _pip("download", f"protobuf=={protobuf}", "--no-deps", "--only-binary=:all:", "--python-version",
-                   PYTHON, "--implementation", "py", "--abi", "none", "--platform", "any", "-q", "-d", str(folder))
-    if fetched.returncode:
-        raise SystemExit(f"build_extension: could not fetch protobuf {protobuf}:\n{fetched.stderr}")
-    grpcio, supported = importlib.metadata.version("grpcio"), []
-    for platform in platforms:
-        fetched = _pip("download", f"grpcio=={grpcio}", "--no-deps", "--only-binary=:all:", "--python-version",
-                       PYTHON, "--platform", PLATFORMS[platform], "-q", "-d", str(folder))
-        if fetched.returncode:
-            print(f"build_extension: warning: no grpcio {grpcio} wheel for {platform}; left out", file=sys.stderr)
-        else:
-            supported.append(platform)
-    if any("universal2" in wheel.name for wheel in folder.iterdir()):      # one macOS wheel for both chips
-        supported = sorted(set(supported) | ({"macos-arm64", "macos-x64"} & set(platforms)))
-    if not supported:
-        raise SystemExit("build_extension: no grpcio wheel could be fetched for any platform")
-    return supported
+    """Wheels into ``folder``; returns the Blender platforms they cover."""
+    client_wheels.fetch(folder, platforms)
+    return [name for platform in platforms for name in BLENDER_PLATFORMS[platform]]
 
 
 def write_manifest(manifest: Path, wheels: list[str], platforms: list[str]) -> None:
@@ -95,7 +69,8 @@ def build(out: Path, platforms: list[str]) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "dist")
-    parser.add_argument("--platforms", nargs="+", default=list(PLATFORMS), choices=list(PLATFORMS))
+    parser.add_argument("--platforms", nargs="+", default=list(client_wheels.PLATFORMS),
+                        choices=list(client_wheels.PLATFORMS))
     args = parser.parse_args()
     print(f"wrote {build(args.out, args.platforms)}")
 

@@ -3,32 +3,37 @@
     python plugins/unreal/build_plugin.py [--out dist/]
 
 Unreal adds ``<Plugin>/Content/Python/Lib/site-packages`` and
-``<Plugin>/Content/Python/<Platform>/Lib/site-packages`` to ``sys.path``: this project's client
-(``facecue``, pure Python) and protobuf go in the first, grpcio's compiled wheels for Win64,
-Mac and Linux in the second, at the versions this environment runs (the client's generated
-gRPC code must match its protobuf runtime). Unreal 5.5+ can instead pip-install the
-``PythonRequirements`` listed in FaceCue.uplugin; this build works offline on 5.3 and later.
+``<Plugin>/Content/Python/<Platform>/Lib/site-packages`` to ``sys.path``. The client's wheels
+come from plugins/client_wheels.py (shared with the Blender build): the pure ones (this
+project's client, protobuf, typing-extensions) are unpacked into the first, grpcio's compiled
+wheels for Win64, Mac and Linux into the second — for Python 3.11 (Unreal 5.3–5.6) and 3.13
+side by side, since each compiled module carries its Python version in its file name. Unreal
+5.5+ can instead pip-install the ``PythonRequirements`` listed in FaceCue.uplugin; this build
+works offline.
 """
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import shutil
-import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-PYTHON = "3.11"                    # Unreal 5.3 – 5.6 embed Python 3.11
-PLATFORMS = {"Win64": "win_amd64", "Mac": "macosx_11_0_universal2", "Linux": "manylinux_2_17_x86_64"}
+sys.path.insert(0, str(HERE.parent))
+import client_wheels  # noqa: E402  (the helper shared with the Blender build)
+
+UNREAL_PLATFORMS = {"linux-x64": "Linux", "windows-x64": "Win64", "macos": "Mac"}
 
 
-def _pip(*args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"build_plugin: pip {' '.join(args[:2])} failed:\n{done.stderr}")
+def _unpack(wheels: list[Path], target: Path) -> None:
+    """A wheel is a zip laid out as site-packages: unpacking is installing, for any platform."""
+    target.mkdir(parents=True, exist_ok=True)
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(target)
 
 
 def build(out: Path) -> Path:
@@ -38,15 +43,10 @@ def build(out: Path) -> Path:
     shutil.copytree(HERE / "FaceCue", plugin, ignore=shutil.ignore_patterns("__pycache__", "Lib", "Win64", "Mac", "Linux"))
     python = plugin / "Content" / "Python"
     with tempfile.TemporaryDirectory() as tmp:
-        _pip("wheel", "--no-deps", "-q", "-w", tmp, str(REPO))
-        wheel = next(Path(tmp).glob("facecue-*.whl"))
-        _pip("install", "-q", "--no-deps", "--target", str(python / "Lib" / "site-packages"), str(wheel),
-             f"protobuf=={importlib.metadata.version('protobuf')}", "--only-binary=:all:", "--python-version", PYTHON,
-             "--implementation", "py", "--abi", "none", "--platform", "any")
-    grpcio = importlib.metadata.version("grpcio")
-    for platform, tag in PLATFORMS.items():
-        _pip("install", "-q", "--no-deps", "--target", str(python / platform / "Lib" / "site-packages"),
-             f"grpcio=={grpcio}", "--only-binary=:all:", "--python-version", PYTHON, "--platform", tag)
+        wheels = client_wheels.fetch(Path(tmp))
+        _unpack(wheels.pop("pure"), python / "Lib" / "site-packages")
+        for platform, compiled in wheels.items():
+            _unpack(compiled, python / UNREAL_PLATFORMS[platform] / "Lib" / "site-packages")
     return Path(shutil.make_archive(str(out / "FaceCue"), "zip", out, "FaceCue"))
 
 

@@ -15,7 +15,9 @@ def test_descriptor_names_its_dependencies():
     descriptor = json.loads((HERE.parent / "FaceCue" / "FaceCue.uplugin").read_text())
     assert {p["Name"] for p in descriptor["Plugins"]} >= {"PythonScriptPlugin", "EditorScriptingUtilities", "ImgMedia"}
     requirements = descriptor["PythonRequirements"][0]["Requirements"]
-    assert {r.split("==")[0] for r in requirements} == {"grpcio", "protobuf"}
+    sys.path.insert(0, str(HERE.parents[1]))
+    import client_wheels
+    assert sorted(requirements) == sorted(client_wheels.requirements())       # what the offline build bundles
     assert descriptor["CanContainContent"] is True
 
 
@@ -27,11 +29,24 @@ def test_built_plugin_runs_its_client_from_the_bundled_packages(tmp_path):
     assert (python / "init_unreal.py").is_file() and (python / "facecue_headless.py").is_file()
     for platform in ("Win64", "Mac", "Linux"):
         assert (python / platform / "Lib" / "site-packages" / "grpc").is_dir()
-    # Unreal puts these folders on sys.path; nothing else from this environment may be needed.
-    probe = ("import sys; sys.path[:0] = sys.argv[1:3]; import grpc, facecue.client, facecue.take; "
+    for python_tag in ("cpython-311", "cpython-313"):                         # Unreal 5.3–5.6 and later
+        assert list((python / "Linux" / "Lib" / "site-packages" / "grpc" / "_cython").glob(f"cygrpc.{python_tag}-*"))
+    # Unreal puts these folders on sys.path and brings numpy; nothing else may be needed.
+    probe = ("import sys; sys.path[:0] = sys.argv[1:4]; import grpc, facecue.client, facecue.take; "
              "import facecue_unreal.core.plan; print(facecue.client.__file__, grpc.__file__)")
     out = subprocess.run([sys.executable, "-S", "-c", probe, str(python / "Lib" / "site-packages"),
-                          str(python / "Linux" / "Lib" / "site-packages")], capture_output=True, text=True,
-                         cwd=python, env={"PYTHONPATH": f"{python}:{Path(numpy.__file__).parents[1]}"})   # numpy: Unreal's own
+                          str(python / "Linux" / "Lib" / "site-packages"), str(_numpy_only(tmp_path))],
+                         capture_output=True, text=True, cwd=python, env={"PYTHONPATH": str(python)})
     assert out.returncode == 0, out.stderr
     assert str(python) in out.stdout.split()[0] and str(python / "Linux") in out.stdout.split()[1]
+
+
+def _numpy_only(tmp_path: Path) -> Path:
+    """A folder holding numpy alone (as Unreal's own Python has it), nothing else of this environment."""
+    folder = tmp_path / "numpy_only"
+    folder.mkdir()
+    site = Path(numpy.__file__).parents[1]
+    for name in ("numpy", "numpy.libs"):
+        if (site / name).exists():
+            (folder / name).symlink_to(site / name)
+    return folder

@@ -83,7 +83,11 @@ class BackgroundJob:
 
 
 def user_message(err: Exception) -> str:
-    from facecue.client import FaceCueClientError
+    """What to tell the user; never raises, even when the bundled client cannot load."""
+    try:
+        from facecue.client import FaceCueClientError
+    except ImportError as missing:
+        return f"FaceCue's bundled client could not load ({missing}); reinstall the extension"
     if isinstance(err, FaceCueClientError):
         if err.code == "UNAVAILABLE":
             return f"FaceCue server not reachable ({err.message})"
