@@ -236,3 +236,37 @@ def test_panel_operators_and_headless_batch(bpy, assets, server, tmp_path):
                                     emotion="angry", takes_dir=str(tmp_path / "takes"), render=False, backend="neural")
     manifest = json.loads((tmp_path / "takes" / "speech_angry" / "manifest.json").read_text())
     assert learned.frames > 10 and manifest["model"]["backend"] == "neural"      # the cue model chosen
+
+
+def test_rendered_frames_stay_in_sync_in_a_scene_at_another_rate(bpy, take_factory):
+    """A 30 fps take in a 24 fps scene: at every scene frame, the plane and the strip show the
+    take frame of that moment (not one take frame per scene frame, which drifts 2 s a minute)."""
+    from facecue_blender.blender import sequencer
+    from facecue_blender.blender.importer import import_take
+    from facecue_blender.core.plan import ImportOptions
+    _set_rate(bpy, 24.0)
+    take_dir = take_factory(30.0, render=True)
+    take = take_io.load(take_dir)
+    import_take(take_dir, ImportOptions(start_frame=1, frames_strip=True))
+    scene = bpy.context.scene
+    duration = take.manifest["duration_s"]
+    scene_frames = int(np.ceil(duration * 24 - 1e-9))
+    expected = np.minimum(np.floor(np.arange(scene_frames) / 24 * 30 + 1e-6).astype(int), take.frame_count - 1)
+
+    plane = bpy.data.objects[f"FaceCue {take_dir.name} frames"]
+    tree = plane.active_material.node_tree
+    texture = next(n for n in tree.nodes if n.type == "TEX_IMAGE")
+    user = texture.image_user
+    from facecue_blender.blender.action_support import fcurves
+    offset = next(c for c in fcurves(tree.animation_data.action) if c.data_path.endswith("frame_offset"))
+    for j in (0, 1, 4, scene_frames // 2, scene_frames - 1):
+        # Blender's image user: frame number = scene frame − start + 1 + offset (within the duration)
+        shown = (1 + j) - user.frame_start + 1 + round(offset.evaluate(1 + j))
+        assert shown == expected[j], (j, shown, expected[j])
+    assert user.frame_duration == scene_frames
+
+    strip = {s.name: s for s in sequencer.all_strips(scene)}[f"FaceCue {take_dir.name} frames"]
+    assert strip.type == "IMAGE" and strip.frame_final_duration == scene_frames
+    for j in (0, 1, 4, scene_frames // 2, scene_frames - 1):
+        assert strip.strip_elem_from_frame(1 + j).filename == f"{expected[j]:06d}.png"
+    assert expected[-1] >= take.frame_count - 2                # the last scene frame shows the take's end

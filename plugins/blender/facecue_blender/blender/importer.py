@@ -72,8 +72,6 @@ def import_take(take_dir: str | Path, options: ImportOptions | None = None,
     if options.emotions and head is not None:
         _emotions(plan, head, head_curves)
     if plan.frames_pattern and (options.frames_plane or options.frames_strip):
-        if abs(plan.frames - plan.take_frames) > 0:
-            report.warnings.append("rendered frames play at the take's rate, not the scene's")
         if options.frames_plane:
             add(_frames_plane(plan))
         if options.frames_strip:
@@ -235,8 +233,12 @@ def _frames_plane(plan: ImportPlan):
     texture = nodes.new("ShaderNodeTexImage")
     texture.image = image
     user = texture.image_user
-    user.frame_duration, user.frame_start, user.frame_offset = plan.take_frames, plan.start_frame, -1
+    user.frame_duration, user.frame_start, user.frame_offset = plan.frames, plan.start_frame, -1
     user.use_auto_refresh, user.use_cyclic = True, False
+    retimed = plan.shown_frames - np.arange(plan.frames)
+    if retimed.any():       # another scene rate: each scene frame is offset to the take frame of its time
+        Curves(material.node_tree, f"FaceCue {plan.name} frames").key(
+            f'nodes["{texture.name}"].image_user.frame_offset', (retimed - 1).astype(np.float32), plan.start_frame)
     emission, output = nodes.new("ShaderNodeEmission"), nodes.new("ShaderNodeOutputMaterial")
     links.new(texture.outputs["Color"], emission.inputs["Color"])
     links.new(emission.outputs["Emission"], output.inputs["Surface"])
@@ -254,17 +256,17 @@ def _frames_plane(plan: ImportPlan):
 
 
 def _frames_strip(plan: ImportPlan, take_dir: Path, manifest: dict, scene) -> None:
-    """The frames in the sequencer: the take's mp4 when it has one (one strip, its own timing)."""
+    """The frames in the sequencer: the take's mp4 when the scene runs at its rate, else its images."""
     strips = sequencer.strips(scene)
     channel = sequencer.free_channel(scene)
     name = f"FaceCue {plan.name} frames"
     video = manifest["files"].get("video")
-    if video:
+    if video and plan.frames == plan.take_frames and (plan.shown_frames == np.arange(plan.frames)).all():
         strip = strips.new_movie(name, str(take_dir / video), channel, plan.start_frame)
-    else:
-        strip = strips.new_image(name, plan.frames_pattern % 0, channel, plan.start_frame)
-        for index in range(1, plan.take_frames):        # the sequencer adds images one call at a time
-            strip.elements.append(Path(plan.frames_pattern % index).name)
+    else:                   # an image per scene frame: at another rate a frame repeats or is skipped
+        strip = strips.new_image(name, plan.frames_pattern % int(plan.shown_frames[0]), channel, plan.start_frame)
+        for index in plan.shown_frames[1:]:             # the sequencer adds images one call at a time
+            strip.elements.append(Path(plan.frames_pattern % int(index)).name)
     strip[TAKE_KEY] = str(take_dir)
 
 

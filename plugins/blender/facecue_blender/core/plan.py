@@ -51,6 +51,7 @@ class ImportPlan:
     frames_pattern: str | None          # absolute printf pattern of rendered frames, if any
     frame_size: tuple[int, int] | None
     take_frames: int
+    shown_frames: np.ndarray                # (frames,) the rendered take frame shown at each scene frame
     audio_path: Path
     warnings: list[str] = field(default_factory=list)
 
@@ -88,5 +89,6 @@ def plan_import(take, take_dir: str | Path, fps: float, start_frame: int = 1) ->
         image_size=(m["image"]["width"], m["image"]["height"]),
         frames_pattern=str(Path(take_dir).resolve() / pattern) if pattern else None,
         frame_size=(framing["width"], framing["height"]) if framing else None,
-        take_frames=take.frame_count, audio_path=Path(take_dir).resolve() / m["files"]["audio"],
+        take_frames=take.frame_count, shown_frames=timing.shown_take_frames(take.frame_count, take_fps, fps, frames),
+        audio_path=Path(take_dir).resolve() / m["files"]["audio"],
         warnings=warnings)

@@ -38,3 +38,13 @@ def resample(values: np.ndarray, take_fps: float, fps: float, frames: int) -> np
     upper = np.clip(lower + 1, 0, len(values) - 1)
     weight = np.clip(times - lower, 0.0, 1.0).reshape((-1,) + (1,) * (values.ndim - 1))
     return (values[lower] * (1 - weight) + values[upper] * weight).astype(values.dtype)
+
+
+def shown_take_frames(take_frames: int, take_fps: float, fps: float, frames: int) -> np.ndarray:
+    """(frames,) the take frame on screen at each scene frame: the last one that has started
+    by that frame's time (a held frame repeats, a skipped one is passed over), so rendered
+    frames stay in sync with the curves and the sound at any scene rate."""
+    if same_rate(take_fps, fps):
+        return np.minimum(np.arange(frames), take_frames - 1)
+    started = np.floor(np.arange(frames) / fps * take_fps + 1e-6).astype(np.int64)
+    return np.clip(started, 0, take_frames - 1)
