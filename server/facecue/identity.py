@@ -18,11 +18,8 @@ IDENTITY_VERSION = 1        # bump when what a take contains changes for the sam
 def _input_digest(value) -> str:
     if isinstance(value, (bytes, bytearray)):
         return hashlib.sha256(value).hexdigest()
-    digest = hashlib.sha256()
-    with open(value, "rb") as fh:                   # in blocks: inputs may be large
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+    with open(value, "rb") as fh:                   # read in blocks: inputs may be large
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def take_key(request: TakeRequest, pipeline) -> str:

@@ -203,11 +203,8 @@ def _inventory(directory: Path) -> dict[str, dict]:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _check_listed(manifest: dict, directory: Path) -> None:
