@@ -50,10 +50,10 @@ def load_audio(source: str | Path | bytes, *, max_duration_s: float | None = Non
     in blocks that stop at the limit, so a file that lies about its length costs no more
     memory than an honest one (``MAX_DECODE_S`` caps what "no limit" means).
     """
-    label = name or (Path(source).name if not isinstance(source, bytes) else "<audio bytes>")
+    label = _label(source, name)
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise InvalidInput(f"audio file '{source}' does not exist")
-    limit_s = min(max_duration_s or MAX_DECODE_S, MAX_DECODE_S)
+    limit_s = _decode_limit(max_duration_s)
     samples = _decode(source, label, limit_s)
     if samples.size == 0:
         raise InvalidInput(f"audio '{label}' is empty (no samples)")
@@ -67,13 +67,19 @@ def check_audio_header(source: str | Path | bytes, *, max_duration_s: float | No
     """The limits load_audio enforces, from the header alone (nothing is decoded): run it
     before other work on a file, e.g. before hashing a large one."""
     import soundfile as sf
-    label = name or (Path(source).name if not isinstance(source, bytes) else "<audio bytes>")
-    limit_s = min(max_duration_s or MAX_DECODE_S, MAX_DECODE_S)
     try:
         info = sf.info(io.BytesIO(source) if isinstance(source, bytes) else str(source))
     except Exception:
         return                    # not a libsndfile format: FFmpeg's reader checks as it decodes
-    _check_header(label, info.samplerate, info.channels, info.frames / max(info.samplerate, 1), limit_s)
+    _check_sound_header(_label(source, name), info, _decode_limit(max_duration_s))
+
+
+def _label(source: str | Path | bytes, name: str | None) -> str:
+    return name or (Path(source).name if not isinstance(source, bytes) else "<audio bytes>")
+
+
+def _decode_limit(max_duration_s: float | None) -> float:
+    return min(max_duration_s or MAX_DECODE_S, MAX_DECODE_S)
 
 
 def _decode(source: str | Path | bytes, label: str, limit_s: float) -> np.ndarray:
@@ -84,8 +90,13 @@ def _decode(source: str | Path | bytes, label: str, limit_s: float) -> np.ndarra
     except Exception:
         return _decode_ffmpeg(source, label, limit_s)   # not a libsndfile format: FFmpeg through PyAV
     with sound:
-        _check_header(label, sound.samplerate, sound.channels, sound.frames / max(sound.samplerate, 1), limit_s)
+        _check_sound_header(label, sound, limit_s)
         return _read_blocks(sound, label, limit_s)
+
+
+def _check_sound_header(label: str, sound, limit_s: float) -> None:
+    """``sound``: libsndfile's view of a header (an open SoundFile or its info)."""
+    _check_header(label, sound.samplerate, sound.channels, sound.frames / max(sound.samplerate, 1), limit_s)
 
 
 def _check_header(label: str, rate: float, channels: int, duration_s: float | None, limit_s: float) -> None:
