@@ -72,22 +72,28 @@ def make_inputs(folder: Path) -> dict[str, tuple[Path, Path, list[str]]]:
     }
 
 
+# Prepended to a child's code: it reports its own peak RSS on stderr as it exits (SystemExit too).
+PEAK_REPORTER = ("import atexit, sys\natexit.register(lambda: print('VmHWM', next(line for line in "
+                 "open('/proc/self/status') if line.startswith('VmHWM')).split()[1], file=sys.stderr))\n")
+
+
+def peak_mb(stderr: str) -> float:
+    """The peak a child with PEAK_REPORTER reported, in MB."""
+    return next(int(line.split()[1]) for line in stderr.splitlines() if line.startswith("VmHWM")) / 1024
+
+
 def run_cli(audio: Path, photo: Path, extra: list[str], out: Path) -> tuple[int, str, float, float]:
     """``facecue generate`` in a fresh interpreter that reports its own peak RSS (VmHWM) as it
     exits: a forked child's rusage would also count the memory of the process that forked it."""
     arguments = ["generate", "--audio", str(audio), "--image", str(photo), "--out", str(out), "--overwrite", *extra]
-    launcher = ("import atexit, runpy, sys\n"
-                "atexit.register(lambda: print('VmHWM', next(l for l in open('/proc/self/status') "
-                "if l.startswith('VmHWM')).split()[1], file=sys.stderr))\n"
+    launcher = (PEAK_REPORTER + "import runpy\n"
                 f"sys.argv = ['facecue'] + {arguments!r}\nrunpy.run_module('facecue.cli', run_name='__main__')\n")
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", launcher], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                           text=True)
     seconds = time.perf_counter() - start
-    lines = done.stderr.splitlines()
-    peak = next(int(line.split()[1]) for line in lines if line.startswith("VmHWM")) / 1024
-    said = [line for line in lines if line.startswith("facecue:")]
-    return done.returncode, (said[-1] if said else "")[len("facecue: "):], seconds, peak
+    said = [line for line in done.stderr.splitlines() if line.startswith("facecue:")]
+    return done.returncode, (said[-1] if said else "")[len("facecue: "):], seconds, peak_mb(done.stderr)
 
 
 def server_rows(inputs, folder: Path) -> list[tuple[str, str, float, float]]:

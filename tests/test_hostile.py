@@ -7,16 +7,15 @@ import io
 import json
 import os
 import resource
-import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from bench.hostile import PEAK_REPORTER, peak_mb, png_header_only, wav_header
 from facecue import batch, take as take_io
 from facecue.audio import load_audio
 from facecue.config import TakeRequest
@@ -29,10 +28,8 @@ from .conftest import speak
 def _peak_rss_mb(code: str) -> tuple[int, str, float]:
     """Run ``code`` in a fresh interpreter: its exit status, stderr and peak resident memory
     (VmHWM, read by the child itself: a forked child's rusage would count this process too)."""
-    wrapped = ("import atexit\natexit.register(lambda: print(next(l for l in open('/proc/self/status') "
-               "if l.startswith('VmHWM')).split()[1]))\n" + code)
-    done = subprocess.run([sys.executable, "-c", wrapped], capture_output=True, text=True, timeout=120)
-    return done.returncode, done.stderr, int(done.stdout.split()[-1]) / 1024
+    done = subprocess.run([sys.executable, "-c", PEAK_REPORTER + code], capture_output=True, text=True, timeout=120)
+    return done.returncode, done.stderr, peak_mb(done.stderr)
 
 
 def _load(path: Path, limit_s: float = 600.0) -> str:
@@ -41,16 +38,9 @@ def _load(path: Path, limit_s: float = 600.0) -> str:
             f"except FaceCueError as err:\n    sys.exit(f'{{type(err).__name__}}: {{err}}')\n")
 
 
-def _wav_header(rate: int, channels: int, data_bytes: int) -> bytes:
-    block = 2 * channels
-    return (b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVEfmt " +
-            struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * block, block, 16) +
-            b"data" + struct.pack("<I", data_bytes))
-
-
 def test_a_wav_that_says_one_hertz_is_refused_from_its_header(tmp_path):
     path = tmp_path / "one_hz.wav"
-    path.write_bytes(_wav_header(1, 1, 96_000) + bytes(96_000))       # 96 KB that would resample to 3 GB
+    path.write_bytes(wav_header(1, 1, 96_000) + bytes(96_000))       # 96 KB that would resample to 3 GB
     status, message, peak = _peak_rss_mb(_load(path))
     assert "InvalidInput" in message and "sample rate is 1 Hz" in message
     assert peak < 400, peak
@@ -70,7 +60,7 @@ def test_two_hours_of_flac_is_refused_before_decoding(tmp_path):
 def test_a_sparse_two_gigabyte_wav_is_refused_from_its_header(tmp_path):
     path = tmp_path / "sparse.wav"
     with open(path, "wb") as fh:
-        fh.write(_wav_header(16000, 1, 2**31 - 64))
+        fh.write(wav_header(16000, 1, 2**31 - 64))
         fh.truncate(2**31)                       # sparse: no disk used, 18 h of "audio" by its header
     status, message, peak = _peak_rss_mb(_load(path))
     assert "LimitExceeded" in message and "the limit is 600 s" in message
@@ -94,17 +84,10 @@ def test_audio_with_no_length_in_its_header_stops_decoding_at_the_limit(tmp_path
     assert load_audio(streamed).duration_s > 2.0
 
 
-def _png_header_only(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
-
-
 @pytest.mark.parametrize("width,height", [(20000, 20000), (10000, 9000)])
 def test_huge_photos_are_refused_from_their_header(tmp_path, width, height):
     path = tmp_path / "huge.png"
-    path.write_bytes(_png_header_only(width, height))
+    path.write_bytes(png_header_only(width, height))
     with pytest.raises(LimitExceeded, match="the limit of 80 MP|the limit is 80 MP"):
         read_image(path)
     status, message, peak = _peak_rss_mb(f"from facecue.reference import read_image\nread_image({str(path)!r})")
@@ -270,7 +253,7 @@ def test_a_token_typed_on_the_command_line_is_warned_about(tmp_path):
 
 def test_in_memory_bytes_are_refused_like_files():
     with pytest.raises(InvalidInput, match="sample rate is 1 Hz"):
-        load_audio(_wav_header(1, 1, 9600) + bytes(9600))
+        load_audio(wav_header(1, 1, 9600) + bytes(9600))
     buffer = io.BytesIO()
     sf.write(buffer, np.zeros(16000 * 700, np.int16), 16000, format="WAV", subtype="PCM_16")
     with pytest.raises(LimitExceeded, match="700.0 s long"):
