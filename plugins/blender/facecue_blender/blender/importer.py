@@ -235,10 +235,10 @@ def _frames_plane(plan: ImportPlan):
     user = texture.image_user
     user.frame_duration, user.frame_start, user.frame_offset = plan.frames, plan.start_frame, -1
     user.use_auto_refresh, user.use_cyclic = True, False
-    retimed = plan.shown_frames - np.arange(plan.frames)
-    if retimed.any():       # another scene rate: each scene frame is offset to the take frame of its time
+    if plan.frames_retimed:     # each scene frame is offset to the take frame of its time
+        offsets = plan.shown_frames - np.arange(plan.frames) - 1
         Curves(material.node_tree, f"FaceCue {plan.name} frames").key(
-            f'nodes["{texture.name}"].image_user.frame_offset', (retimed - 1).astype(np.float32), plan.start_frame)
+            f'nodes["{texture.name}"].image_user.frame_offset', offsets.astype(np.float32), plan.start_frame)
     emission, output = nodes.new("ShaderNodeEmission"), nodes.new("ShaderNodeOutputMaterial")
     links.new(texture.outputs["Color"], emission.inputs["Color"])
     links.new(emission.outputs["Emission"], output.inputs["Surface"])
@@ -261,7 +261,7 @@ def _frames_strip(plan: ImportPlan, take_dir: Path, manifest: dict, scene) -> No
     channel = sequencer.free_channel(scene)
     name = f"FaceCue {plan.name} frames"
     video = manifest["files"].get("video")
-    if video and plan.frames == plan.take_frames and (plan.shown_frames == np.arange(plan.frames)).all():
+    if video and not plan.frames_retimed:
         strip = strips.new_movie(name, str(take_dir / video), channel, plan.start_frame)
     else:                   # an image per scene frame: at another rate a frame repeats or is skipped
         strip = strips.new_image(name, plan.frames_pattern % int(plan.shown_frames[0]), channel, plan.start_frame)

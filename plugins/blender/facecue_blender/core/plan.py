@@ -58,6 +58,11 @@ class ImportPlan:
     def scene_frames(self) -> np.ndarray:
         return self.start_frame + np.arange(self.frames)
 
+    @property
+    def frames_retimed(self) -> bool:
+        """The scene does not show the take frame by frame, one per scene frame (another rate)."""
+        return self.frames != self.take_frames or bool((self.shown_frames != np.arange(self.frames)).any())
+
 
 def plan_import(take, take_dir: str | Path, fps: float, start_frame: int = 1) -> ImportPlan:
     """``take``: a loaded ``facecue.take.Take``; ``fps``: the scene's frame rate."""
