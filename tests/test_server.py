@@ -26,7 +26,7 @@ def test_generate_streams_the_same_take_as_the_pipeline(client, pipeline, assets
                                      emotion="sad", fps=25, seed=5))
     for name, array in local.arrays.items():
         np.testing.assert_array_equal(take.arrays[name], array, err_msg=name)
-    assert take.audio_wav == local.audio_wav
+    assert take.audio_wav == local.audio_wav and take.photo == local.photo and take.photo[:2] == b"\xff\xd8"
     assert progress[-1] == 1.0 and progress == sorted(progress)
     take_io.load(take_io.write(take, tmp_path / "take"))     # a client can save what it received
 

@@ -19,7 +19,7 @@ from .errors import InvalidInput
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
 from .phonemes import phone_timing
 from .procedural import ProceduralBackend
-from .reference import FaceMeshDetector, Reference, analyze, read_image
+from .reference import FaceMeshDetector, Reference, analyze, photo_for_take, read_image
 from .relocation import take_arrays
 from .take import FORMAT_VERSION, Take
 from .timing import resample
@@ -103,7 +103,7 @@ class Pipeline:
         manifest = build_manifest(request, backend, reference, len(track), audio.duration_s,
                                   warnings=reference.warnings + warnings, phone_method=phones.method if phones else "not used")
         manifest["emotion_shown"] = track.emotion or request.emotion
-        take = Take(manifest=manifest, arrays=arrays, audio_wav=audio.wav_bytes())
+        take = Take(manifest=manifest, arrays=arrays, audio_wav=audio.wav_bytes(), photo=photo_for_take(rgb))
         if request.render:
             take.media = self._media(take, rgb, reference, request.render, notify)
         else:
@@ -134,7 +134,7 @@ class Pipeline:
                                "with the same face and pose)")
         manifest = {k: v for k, v in take.manifest.items() if k != "render"}
         manifest["files"] = {**manifest["files"], "frames": None, "video": None}
-        fresh = Take(manifest=manifest, arrays=take.arrays, audio_wav=take.audio_wav)
+        fresh = Take(manifest=manifest, arrays=take.arrays, audio_wav=take.audio_wav, photo=photo_for_take(rgb))
         notify = progress or (lambda stage, fraction: None)
         fresh.media = self._media(fresh, rgb, reference, options, lambda s, f: notify(s, (f - CUES_SHARE) / (1 - CUES_SHARE)))
         return fresh
@@ -206,5 +206,5 @@ def build_manifest(request: TakeRequest, backend: CueBackend, reference: Referen
                         "pitch_edge": gaze.PITCH_EDGE, "label": "row * columns + column; 2 = forward"},
         "phone_timing": phone_method,
         "warnings": warnings,
-        "files": {"cues": "cues.npz", "audio": "audio.wav", "frames": None, "video": None},
+        "files": {"cues": "cues.npz", "audio": "audio.wav", "photo": None, "frames": None, "video": None},
     }

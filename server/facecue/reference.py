@@ -27,6 +27,7 @@ MAX_FACES = 4
 MIN_FACE_PX = 48              # narrower faces have too few pixels to animate
 SEARCH_TILES = (1, 2, 3, 4, 6)   # tilings the full-range detector tries, coarse to fine
 CROP_MARGIN, CROP_EDGE = 2.2, 512  # a small face is meshed in a crop this many face widths wide, this many px
+PHOTO_KEPT_EDGE = 2048         # a take keeps its photo at most this many px on the longer side
 MAX_PHOTO_PIXELS = 80_000_000   # above a full-frame sensor's 61 MP; decoding holds 3 bytes per pixel
 
 
@@ -75,6 +76,19 @@ def read_image(source: str | Path | bytes, name: str | None = None) -> tuple[np.
         raise LimitExceeded(f"photo '{label}' is larger than the limit of {MAX_PHOTO_PIXELS / 1e6:.0f} MP") from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InvalidInput(f"cannot read photo '{label}': not a readable image ({exc.__class__.__name__})") from None
+
+
+def photo_for_take(rgb: np.ndarray) -> bytes:
+    """The photo a take keeps beside its landmarks (for texturing in a DCC): a JPEG, downscaled
+    to PHOTO_KEPT_EDGE on the longer side; landmarks_image / (width, height) still maps onto it."""
+    from PIL import Image
+    img = Image.fromarray(np.ascontiguousarray(rgb))
+    if max(img.size) > PHOTO_KEPT_EDGE:
+        factor = PHOTO_KEPT_EDGE / max(img.size)
+        img = img.resize((max(1, round(img.width * factor)), max(1, round(img.height * factor))), Image.LANCZOS)
+    out = io.BytesIO()
+    img.save(out, "JPEG", quality=92)
+    return out.getvalue()
 
 
 def _to_rgb(img) -> np.ndarray:

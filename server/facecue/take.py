@@ -24,6 +24,7 @@ from .errors import CorruptTake, OutputExists
 FORMAT_VERSION = "1.0"
 MANIFEST, CUES, AUDIO = "manifest.json", "cues.npz", "audio.wav"
 FRAMES_DIR, VIDEO = "frames", "take.mp4"
+PHOTO = "photo.jpg"
 IMAGE_SUFFIXES = {"png": ".png", "jpeg": ".jpg", "exr": ".exr"}
 
 
@@ -107,6 +108,7 @@ class Take:
     arrays: dict[str, np.ndarray]
     audio_wav: bytes
     media: Media | None = None      # rendered frames, when the take has them
+    photo: bytes | None = None      # the reference photo as a JPEG: what landmarks_image lies on
 
     @property
     def fps(self) -> float:
@@ -172,6 +174,9 @@ def _write_contents(take: Take, directory: Path) -> None:
     manifest = {**take.manifest, "files": files}
     _save_npz(directory / CUES, {name: take.arrays[name] for name in ARRAY_NAMES})
     (directory / AUDIO).write_bytes(take.audio_wav)
+    files["photo"] = PHOTO if take.photo else None
+    if take.photo:
+        (directory / PHOTO).write_bytes(take.photo)
     if take.media is not None:                  # rendering happens here, into the staging directory
         additions = take.media.write_into(directory)
         manifest["files"].update(additions.pop("files"))
@@ -210,7 +215,7 @@ def _sha256(path: Path) -> str:
 def _check_listed(manifest: dict, directory: Path) -> None:
     """The files the manifest points at are all in its inventory (frames: every one of them)."""
     files, contents = manifest["files"], manifest["contents"]
-    needed = [files["cues"], files["audio"]] + ([files["video"]] if files.get("video") else [])
+    needed = [files["cues"], files["audio"]] + [files[k] for k in ("video", "photo") if files.get(k)]
     if files.get("frames"):
         count = int(manifest.get("render", {}).get("frame_count", manifest["frame_count"]))
         needed += [files["frames"] % i for i in range(count)]
@@ -258,9 +263,11 @@ def load(take_dir: str | Path) -> Take:
         with np.load(root / manifest["files"]["cues"], allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
         audio = (root / manifest["files"]["audio"]).read_bytes()
+        photo = (root / manifest["files"]["photo"]).read_bytes() if manifest["files"].get("photo") else None
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise CorruptTake(f"take '{root}' is incomplete or damaged ({exc})") from None
-    take = Take(manifest=manifest, arrays=arrays, audio_wav=audio, media=_stored_media(root, manifest))
+    take = Take(manifest=manifest, arrays=arrays, audio_wav=audio, media=_stored_media(root, manifest),
+                photo=photo)
     take.validate()
     return take
 

@@ -1,6 +1,6 @@
 """Take ⇄ TakeMessage stream. Pure numpy + protobuf: used by the server and the client.
 
-Header first (names once), then the audio in chunks, then frame batches in order (with
+Header first (names once), then the audio and the photo in chunks, then frame batches in order (with
 encoded frames when asked for), then the video in chunks (when asked for), then a final
 status. The receiver checks order, sizes and counts and refuses a truncated stream.
 """
@@ -36,8 +36,9 @@ def take_messages(take: Take, job_id: str, frames_per_batch: int = DEFAULT_FRAME
         frame_format=media.image_format if images is not None else "",
         frame_width=render.get("width", 0) if images is not None else 0,
         frame_height=render.get("height", 0) if images is not None else 0,
-        video_bytes=len(video) if video else 0))
+        video_bytes=len(video) if video else 0, photo_bytes=len(take.photo or b"")))
     yield from _chunks(take.audio_wav, "audio")
+    yield from _chunks(take.photo or b"", "photo")
     step = max(1, int(frames_per_batch))
     start = 0
     while start < take.frame_count:
@@ -84,6 +85,7 @@ class TakeAssembler:
         self.job_progress: pb.Progress | None = None     # the server's last word while it works
         self._audio = bytearray()
         self._video = bytearray()
+        self._photo = bytearray()
         self._images: list[bytes] = []
         self._arrays: dict[str, np.ndarray] = {}
         self._received = 0
@@ -102,8 +104,8 @@ class TakeAssembler:
             self._arrays = {name: np.empty(shape, dtype) for name, (shape, dtype) in specs.items()}
         elif self.header is None:
             raise CorruptTake(f"stream sent '{kind}' before its header")
-        elif kind in ("audio", "video"):
-            target = self._audio if kind == "audio" else self._video
+        elif kind in ("audio", "video", "photo"):
+            target = {"audio": self._audio, "video": self._video, "photo": self._photo}[kind]
             chunk = getattr(message, kind)
             if chunk.offset != len(target):
                 raise CorruptTake(f"{kind} chunks arrived out of order")
@@ -141,8 +143,10 @@ class TakeAssembler:
             raise CorruptTake(f"stream carried {len(self._audio)} of {self.header.audio_bytes} audio bytes")
         if len(self._video) != self.header.video_bytes:
             raise CorruptTake(f"stream carried {len(self._video)} of {self.header.video_bytes} video bytes")
+        if len(self._photo) != self.header.photo_bytes:
+            raise CorruptTake(f"stream carried {len(self._photo)} of {self.header.photo_bytes} photo bytes")
         manifest = json.loads(self.header.manifest_json)
-        take = Take(manifest=manifest, arrays=self._arrays, audio_wav=bytes(self._audio))
+        take = Take(manifest=manifest, arrays=self._arrays, audio_wav=bytes(self._audio), photo=bytes(self._photo) or None)
         if self.header.frame_format or self._video:
             take.media = EncodedMedia(images=self._images, image_format=self.header.frame_format or "png",
                                       render=manifest["render"], video=bytes(self._video) or None)
