@@ -12,6 +12,7 @@ from facecue import take as take_io
 from facecue.names import ARKIT_NAMES
 
 RATES = {24.0: (24, 1.0), 25.0: (25, 1.0), 30000 / 1001: (30, 1.001)}
+REPO_STILLS = Path(__file__).resolve().parents[3] / "build" / "test-stills"     # rendered stills to look at
 
 
 def _set_rate(bpy, fps: float) -> None:
@@ -28,6 +29,16 @@ def _arkit_mesh(bpy, name="Face", key_names=ARKIT_NAMES):
     for key in key_names:
         obj.shape_key_add(name=key)
     return obj
+
+
+def _grey(bpy, path) -> np.ndarray:
+    """An image file as (rows from the top, columns) grey levels, read by Blender itself."""
+    image = bpy.data.images.load(str(path), check_existing=False)
+    pixels = np.empty(image.size[0] * image.size[1] * 4, np.float32)
+    image.pixels.foreach_get(pixels)
+    width, height = image.size
+    bpy.data.images.remove(image)
+    return pixels.reshape(height, width, 4)[::-1, :, :3].mean(-1)
 
 
 def _curves(bpy, action):
@@ -95,7 +106,7 @@ def test_other_scene_rates_are_resampled_onto_whole_frames(bpy, take_factory):
     from facecue_blender.core.plan import ImportOptions
     _set_rate(bpy, 24.0)
     take_dir = take_factory(25.0)
-    report = import_take(take_dir, ImportOptions(sound=False, frames_plane=False))
+    report = import_take(take_dir, ImportOptions(sound=False, frames_plane=False, set_up_scene=False))
     take = take_io.load(take_dir)
     assert report.frames == math.ceil(take.manifest["duration_s"] * 24 - 1e-9)
     assert any("resampled" in w for w in report.warnings)
@@ -247,7 +258,7 @@ def test_rendered_frames_stay_in_sync_in_a_scene_at_another_rate(bpy, take_facto
     _set_rate(bpy, 24.0)
     take_dir = take_factory(30.0, render=True)
     take = take_io.load(take_dir)
-    import_take(take_dir, ImportOptions(start_frame=1, frames_strip=True))
+    import_take(take_dir, ImportOptions(start_frame=1, frames_strip=True, set_up_scene=False))
     scene = bpy.context.scene
     duration = take.manifest["duration_s"]
     scene_frames = int(np.ceil(duration * 24 - 1e-9))
@@ -270,3 +281,44 @@ def test_rendered_frames_stay_in_sync_in_a_scene_at_another_rate(bpy, take_facto
     for j in (0, 1, 4, scene_frames // 2, scene_frames - 1):
         assert strip.strip_elem_from_frame(1 + j).filename == f"{expected[j]:06d}.png"
     assert expected[-1] >= take.frame_count - 2                # the last scene frame shows the take's end
+
+
+def test_the_imported_scene_shows_the_take_through_its_camera(bpy, take_factory):
+    """Default import into a 24 fps scene: the scene takes the take's rate and range, the photo's
+    camera is active at the photo's size, F12 renders the 3D scene (not the sequencer), and a
+    rendered still (saved under build/test-stills/ to look at) shows the photo-textured face
+    mesh in front of the photo, lined up with it."""
+    from facecue_blender.blender.importer import import_take
+    from facecue_blender.core.plan import ImportOptions
+    _set_rate(bpy, 24.0)
+    take_dir = take_factory(30.0, render=True)
+    take = take_io.load(take_dir)
+    report = import_take(take_dir, ImportOptions(start_frame=1, frames_strip=True, sound=False))
+    scene = bpy.context.scene
+    assert (scene.render.fps, scene.render.fps_base) == (30, 1.0) and not report.warnings
+    assert (scene.frame_start, scene.frame_end) == (1, take.frame_count)
+    width, height = take.manifest["image"]["width"], take.manifest["image"]["height"]
+    assert scene.camera.name == f"FaceCue {take_dir.name} camera"
+    assert (scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage) == (width, height, 100)
+    assert scene.render.use_sequencer is False
+    face = bpy.data.objects[f"FaceCue {take_dir.name} face"]
+    assert face.data.uv_layers.active.name == "Photo"
+    skin = face.active_material.node_tree.nodes
+    assert any(n.type == "TEX_IMAGE" and Path(n.image.filepath) == take_dir / "photo.jpg" for n in skin)
+    assert any(n.type == "BSDF_PRINCIPLED" for n in skin)               # lit: its motion shows in the shading
+    for name in ("photo", "frames"):                                     # both behind the face, facing the camera
+        plane = bpy.data.objects[f"FaceCue {take_dir.name} {name}"]
+        assert min(v.co.y for v in plane.data.vertices) > max(v.co.y for v in face.data.vertices) + 0.1
+
+    scene.render.engine, scene.cycles.samples, scene.cycles.device = "CYCLES", 8, "CPU"
+    still = REPO_STILLS / f"scene_bpy{bpy.app.version[0]}.{bpy.app.version[1]}.png"
+    still.parent.mkdir(parents=True, exist_ok=True)
+    scene.frame_set(1)
+    scene.render.filepath = str(still)
+    bpy.ops.render.render(write_still=True)
+    seen, photo = _grey(bpy, still), _grey(bpy, take_dir / "photo.jpg")
+    assert seen.shape == photo.shape == (height, width)
+    (x0, y0), (x1, y1) = take.landmarks_image[0, :, :2].min(0).astype(int), take.landmarks_image[0, :, :2].max(0).astype(int)
+    whole = np.corrcoef(seen.ravel(), photo.ravel())[0, 1]
+    on_face = np.corrcoef(seen[y0:y1, x0:x1].ravel(), photo[y0:y1, x0:x1].ravel())[0, 1]
+    assert whole > 0.95 and on_face > 0.8, (whole, on_face)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facecue_blender.core import axes, keys, names, pc2, timing
+from facecue_blender.core import axes, camera_view, keys, names, pc2, timing
 
 
 def test_points_go_to_z_up_metres():
@@ -91,3 +91,42 @@ def test_shape_key_names_match_loosely_and_report_what_is_missing():
         "jawOpen": "JawOpen", "eyeBlinkLeft": "eyeBlink_L", "eyeBlinkRight": "EYE_BLINK_RIGHT",
         "mouthSmileRight": "mouthSmile.R"}
     assert len(missing) == 48 and "jawOpen" not in missing
+
+
+@pytest.mark.parametrize("fps", [24.0, 25.0, 30.0, 30000 / 1001, 29.97, 24000 / 1001, 12.5])
+def test_scene_rate_is_exact_to_the_take(fps):
+    whole, base = timing.scene_rate(fps)
+    assert isinstance(whole, int) and timing.same_rate(fps, whole / np.float32(base))    # Blender keeps a float32 base
+    if fps == 30000 / 1001:
+        assert (whole, base) == (30, pytest.approx(1.001))
+
+
+def test_face_mesh_seen_by_the_camera_lands_on_the_face_in_the_photo(take_factory):
+    """The head pose, the face mesh and the camera model together put each vertex where the take
+    says it is in the photo, so the camera-projected UVs glue the photo onto the face."""
+    from facecue import take as take_io
+    from facecue_blender.core.plan import plan_import
+    take_dir = take_factory(25.0)
+    take = take_io.load(take_dir)
+    plan = plan_import(take, take_dir, 25.0)
+    x, y, z = plan.head_rotation[0]
+    rx = np.array([[1, 0, 0], [0, np.cos(x), -np.sin(x)], [0, np.sin(x), np.cos(x)]])
+    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    rz = np.array([[np.cos(z), -np.sin(z), 0], [np.sin(z), np.cos(z), 0], [0, 0, 1]])
+    world = plan.face_rest @ (rz @ ry @ rx).T + plan.head_location[0]
+    width, height = plan.image_size
+    seen = np.stack([width / 2 + world[:, 0] / world[:, 1] * plan.focal_px,
+                     height / 2 - world[:, 2] / world[:, 1] * plan.focal_px], -1)
+    photo = take.landmarks_image[0, :, :2]
+    face_width = np.ptp(photo[:, 0])
+    error = np.linalg.norm(seen - photo, axis=1) / face_width
+    # perspective vs the take's weak perspective: only the face's far sides (ears, jaw) drift
+    assert np.median(error) < 0.02 and np.percentile(error, 95) < 0.05 and error.max() < 0.12
+    uv = plan.face_uv
+    assert np.allclose(uv[:, 0] * width, photo[:, 0], atol=1e-3) and np.allclose((1 - uv[:, 1]) * height, photo[:, 1],
+                                                                                  atol=1e-3)
+    corners = camera_view.rectangle(0, 0, width, height, plan.image_size, plan.focal_px, plan.backdrop_depth)
+    assert np.allclose(corners[:, 1], plan.backdrop_depth) and corners[:, 1].min() > world[:, 1].max()
+    ends = corners[[0, 2]]                      # bottom-left and top-right corners sit on the view's edges
+    assert np.allclose(ends[:, 0] / ends[:, 1] * plan.focal_px, [-width / 2, width / 2], atol=1e-3)
+    assert np.allclose(ends[:, 2] / ends[:, 1] * plan.focal_px, [-height / 2, height / 2], atol=1e-3)

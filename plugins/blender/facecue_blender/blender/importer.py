@@ -1,5 +1,7 @@
 """A take into the scene: head, eyes, face mesh + PC2, ARKit shape keys, emotion curves,
-the rendered frames and the sound. Re-importing a take replaces what it made before."""
+the rendered frames and the sound, seen through the photo's camera: the face mesh wears the
+photo, the photo stands behind it, filling the view. Re-importing a take replaces what it
+made before."""
 from __future__ import annotations
 
 import math
@@ -9,12 +11,13 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..core import names, pc2
+from ..core import camera_view, names, pc2, timing
 from ..core.plan import ImportOptions, ImportPlan, plan_import
 from . import sequencer
 from .action_support import Curves
 
 TAKE_KEY = "facecue_take"           # custom property marking what an import made
+KEY_LIGHT_STRENGTH = 3.5            # sun W/m²: a face square to it renders about as bright as the photo
 
 
 class ImportFailed(Exception):
@@ -46,6 +49,8 @@ def import_take(take_dir: str | Path, options: ImportOptions | None = None,
         take = take_io.load(take_dir)
     except FaceCueError as err:
         raise ImportFailed(str(err)) from None
+    if options.set_up_scene:                # the scene runs at the take's rate: keys land on its frames
+        scene.render.fps, scene.render.fps_base = timing.scene_rate(take.fps)
     plan = plan_import(take, take_dir, scene_fps(scene), options.start_frame)
     key = str(take_dir)
     remove_import(key, scene)
@@ -61,12 +66,18 @@ def import_take(take_dir: str | Path, options: ImportOptions | None = None,
         return obj
 
     head, head_curves = _head(plan, options, add)
-    if options.head or options.eyes or options.face_mesh:
-        add(_camera(plan))
+    camera = add(_camera(plan)) if options.head or options.eyes or options.face_mesh else None
+    photo = _photo(plan, key) if plan.photo_path else None
     if options.eyes and head is not None:
         _eyes(plan, head, add)
     if options.face_mesh:
-        _face(plan, take_dir, head, add)
+        _face(plan, take_dir, head, photo, add)
+        add(_key_light(plan))
+    if photo is not None and camera is not None:
+        add(_plane(f"FaceCue {plan.name} photo", camera_view.rectangle(
+            0, 0, *plan.image_size, plan.image_size, plan.focal_px, plan.backdrop_depth), _shadeless(photo, key)))
+    elif plan.photo_path is None:
+        report.warnings.append("the take keeps no photo (made by an older FaceCue): the face mesh is untextured")
     if options.shape_keys and options.target_mesh:
         _shape_keys(plan, options.target_mesh, report)
     if options.emotions and head is not None:
@@ -83,9 +94,26 @@ def import_take(take_dir: str | Path, options: ImportOptions | None = None,
             _sound(plan, scene)
         except RuntimeError as err:          # e.g. a Blender built without audio
             report.warnings.append(f"the sound strip could not be added: {err}")
-    scene.frame_start = min(scene.frame_start, plan.start_frame)
-    scene.frame_end = max(scene.frame_end, plan.start_frame + plan.frames - 1)
+    if options.set_up_scene:
+        _set_up_scene(plan, scene, camera, frames_in_sequencer=bool(plan.frames_pattern and options.frames_strip))
+    else:
+        scene.frame_start = min(scene.frame_start, plan.start_frame)
+        scene.frame_end = max(scene.frame_end, plan.start_frame + plan.frames - 1)
     return report
+
+
+def _set_up_scene(plan: ImportPlan, scene, camera, *, frames_in_sequencer: bool) -> None:
+    """Ready to look at: the photo's camera active at the photo's size, the take's frame range,
+    display-referred colour (the photo and frames are sRGB images), and F12 rendering the 3D
+    scene even when the frames are in the sequencer."""
+    if camera is not None:
+        scene.camera = camera
+        scene.render.resolution_x, scene.render.resolution_y = plan.image_size
+        scene.render.resolution_percentage = 100
+        scene.view_settings.view_transform = "Standard"
+    scene.frame_start, scene.frame_end = plan.start_frame, plan.start_frame + plan.frames - 1
+    if frames_in_sequencer:
+        scene.render.use_sequencer = False
 
 
 def remove_import(key: str, scene: bpy.types.Scene) -> None:
@@ -115,6 +143,8 @@ def _remove_data(data) -> None:
         bpy.data.meshes.remove(data)
     elif isinstance(data, bpy.types.Camera):
         bpy.data.cameras.remove(data)
+    elif isinstance(data, bpy.types.Light):
+        bpy.data.lights.remove(data)
 
 
 def _empty(name: str, display: str, size: float):
@@ -168,7 +198,7 @@ def _eyes(plan: ImportPlan, head, add) -> None:
         Curves(eye, f"FaceCue {plan.name} eye {side}").key_vector("rotation_euler", rotation, plan.start_frame, "Gaze")
 
 
-def _face(plan: ImportPlan, take_dir: Path, head, add) -> None:
+def _face(plan: ImportPlan, take_dir: Path, head, photo, add) -> None:
     mesh = bpy.data.meshes.new(f"FaceCue {plan.name} face")
     mesh.vertices.add(len(plan.face_rest))
     mesh.vertices.foreach_set("co", plan.face_rest.ravel())
@@ -180,6 +210,9 @@ def _face(plan: ImportPlan, take_dir: Path, head, add) -> None:
     mesh.polygons.foreach_set("loop_total", np.full(len(triangles), 3, np.int32))
     mesh.update()
     mesh.validate()
+    uv = mesh.uv_layers.new(name="Photo")           # camera-projected: the photo as the camera sees it
+    uv.data.foreach_set("uv", plan.face_uv[triangles.ravel()].ravel())
+    mesh.materials.append(_skin(photo, f"FaceCue {plan.name} face", key=str(take_dir)))
     face = add(bpy.data.objects.new(mesh.name, mesh))
     if head is not None:
         face.parent = head
@@ -218,18 +251,13 @@ def _emotions(plan: ImportPlan, head, curves: Curves) -> None:
 
 
 def _frames_plane(plan: ImportPlan):
-    """A plane showing the rendered frames as an image sequence (emission: shows as rendered)."""
-    width, height = plan.frame_size
+    """A plane showing the rendered frames as an image sequence (emission: shows as rendered),
+    lying over the photo pixels they were rendered from, just in front of the photo backdrop."""
     first = plan.frames_pattern % 0
     image = bpy.data.images.load(first, check_existing=False)
     image.name, image.source = f"FaceCue {plan.name} frames", "SEQUENCE"
     image[TAKE_KEY] = str(Path(plan.audio_path).parent)
-    material = bpy.data.materials.new(f"FaceCue {plan.name} frames")
-    material[TAKE_KEY] = image[TAKE_KEY]
-    if bpy.app.version < (5, 0, 0):            # from 5.0 every material uses nodes
-        material.use_nodes = True
-    nodes, links = material.node_tree.nodes, material.node_tree.links
-    nodes.clear()
+    material, nodes, links = _node_material(f"FaceCue {plan.name} frames", image[TAKE_KEY])
     texture = nodes.new("ShaderNodeTexImage")
     texture.image = image
     user = texture.image_user
@@ -239,20 +267,78 @@ def _frames_plane(plan: ImportPlan):
         offsets = plan.shown_frames - np.arange(plan.frames) - 1
         Curves(material.node_tree, f"FaceCue {plan.name} frames").key(
             f'nodes["{texture.name}"].image_user.frame_offset', offsets.astype(np.float32), plan.start_frame)
+    _emit(nodes, links, texture)
+    rect = plan.frames_rect or (0.0, 0.0, *plan.image_size)      # over the photo pixels they show
+    corners = camera_view.rectangle(*rect, plan.image_size, plan.focal_px,
+                                    plan.backdrop_depth * camera_view.FRAMES_IN_FRONT)
+    return _plane(f"FaceCue {plan.name} frames", corners, material)
+
+
+def _plane(name: str, corners: np.ndarray, material):
+    """A quad through four (4, 3) corners, counter-clockwise from the bottom-left as seen by the
+    camera, with UVs spanning the whole image."""
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata(np.asarray(corners, np.float64).tolist(), [], [(0, 1, 2, 3)])
+    uv = mesh.uv_layers.new(name="UVMap")
+    uv.data.foreach_set("uv", np.array([0, 0, 1, 0, 1, 1, 0, 1], np.float32))
+    mesh.materials.append(material)
+    return bpy.data.objects.new(name, mesh)
+
+
+def _photo(plan: ImportPlan, key: str):
+    image = bpy.data.images.load(str(plan.photo_path), check_existing=False)
+    image.name, image[TAKE_KEY] = f"FaceCue {plan.name} photo", key
+    return image
+
+
+def _node_material(name: str, key: str):
+    material = bpy.data.materials.new(name)
+    material[TAKE_KEY] = key
+    if bpy.app.version < (5, 0, 0):            # from 5.0 every material uses nodes
+        material.use_nodes = True
+    material.node_tree.nodes.clear()
+    return material, material.node_tree.nodes, material.node_tree.links
+
+
+def _emit(nodes, links, texture) -> None:
+    """The texture shown as it is, unlit: a photo or frame keeps its own colours."""
     emission, output = nodes.new("ShaderNodeEmission"), nodes.new("ShaderNodeOutputMaterial")
     links.new(texture.outputs["Color"], emission.inputs["Color"])
     links.new(emission.outputs["Emission"], output.inputs["Surface"])
 
-    mesh = bpy.data.meshes.new(f"FaceCue {plan.name} frames")
-    half_w, half_h = 0.5 * width / max(width, height), 0.5 * height / max(width, height)
-    corners = np.array([[-half_w, 0, -half_h], [half_w, 0, -half_h], [half_w, 0, half_h], [-half_w, 0, half_h]], np.float32)
-    mesh.from_pydata(corners.tolist(), [], [(0, 1, 2, 3)])
-    uv = mesh.uv_layers.new(name="UVMap")
-    uv.data.foreach_set("uv", np.array([0, 0, 1, 0, 1, 1, 0, 1], np.float32))
-    mesh.materials.append(material)
-    plane = bpy.data.objects.new(mesh.name, mesh)
-    plane.location = (1.0, 0.0, 0.0)
-    return plane
+
+def _shadeless(image, key: str):
+    material, nodes, links = _node_material(image.name, key)
+    texture = nodes.new("ShaderNodeTexImage")
+    texture.image = image
+    _emit(nodes, links, texture)
+    return material
+
+
+def _skin(photo, name: str, key: str):
+    """The face mesh's material: the photo on a diffuse surface, so the light shows its motion."""
+    material, nodes, links = _node_material(name, key)
+    surface, output = nodes.new("ShaderNodeBsdfPrincipled"), nodes.new("ShaderNodeOutputMaterial")
+    surface.inputs["Roughness"].default_value = 0.7
+    if photo is not None:
+        texture = nodes.new("ShaderNodeTexImage")
+        texture.image, texture.extension = photo, "EXTEND"
+        links.new(texture.outputs["Color"], surface.inputs["Base Color"])
+    links.new(surface.outputs[0], output.inputs["Surface"])
+    return material
+
+
+def _key_light(plan: ImportPlan):
+    """Sunlight from just above the camera: a face turned to it shows the photo's own colours,
+    and the shading moves as the face does."""
+    from mathutils import Vector
+    light = bpy.data.lights.new(f"FaceCue {plan.name} key light", "SUN")
+    light.energy, light.angle = KEY_LIGHT_STRENGTH, math.radians(30.0)
+    obj = bpy.data.objects.new(light.name, light)
+    head = Vector(plan.head_location[0])
+    obj.location = Vector((0.0, 0.0, 0.3)) * head.length
+    obj.rotation_euler = (head - obj.location).to_track_quat("-Z", "Y").to_euler()
+    return obj
 
 
 def _frames_strip(plan: ImportPlan, take_dir: Path, manifest: dict, scene) -> None:

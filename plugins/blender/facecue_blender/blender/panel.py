@@ -32,7 +32,7 @@ class FACECUE_PT_panel(bpy.types.Panel):
         box.label(text="Import")
         grid = box.grid_flow(columns=2, align=True)
         for name in ("import_head", "import_eyes", "import_face_mesh", "import_shape_keys", "import_emotions",
-                     "import_sound", "import_frames_plane", "import_frames_strip"):
+                     "import_sound", "import_frames_plane", "import_frames_strip", "import_set_up_scene"):
             grid.prop(settings, name)
         box.prop(settings, "target_mesh")
         box.prop(settings, "head_armature")

@@ -44,6 +44,9 @@ class FaceCueSettings(bpy.types.PropertyGroup):
     import_frames_plane: bpy.props.BoolProperty(name="Frames on a plane", default=True)
     import_frames_strip: bpy.props.BoolProperty(name="Frames in sequencer", default=False)
     import_sound: bpy.props.BoolProperty(name="Sound", default=True)
+    import_set_up_scene: bpy.props.BoolProperty(
+        name="Set up scene", default=True,
+        description="Look through the photo's camera at the photo's size; frame range and rate set to the take")
     target_mesh: bpy.props.PointerProperty(name="Shape-key mesh", type=bpy.types.Object, poll=_is_mesh)
     head_armature: bpy.props.PointerProperty(name="Head armature", type=bpy.types.Object, poll=_is_armature)
     head_bone: bpy.props.StringProperty(name="Head bone")
@@ -57,6 +60,7 @@ class FaceCueSettings(bpy.types.PropertyGroup):
             head=self.import_head, eyes=self.import_eyes, face_mesh=self.import_face_mesh,
             shape_keys=self.import_shape_keys, emotions=self.import_emotions,
             frames_plane=self.import_frames_plane, frames_strip=self.import_frames_strip, sound=self.import_sound,
+            set_up_scene=self.import_set_up_scene,
             target_mesh=self.target_mesh.name if self.target_mesh else "",
             head_armature=self.head_armature.name if self.head_armature else "",
             head_bone=self.head_bone, start_frame=start_frame)

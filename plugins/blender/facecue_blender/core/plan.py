@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import axes, timing
+from . import axes, camera_view, timing
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class ImportOptions:
     frames_plane: bool = True           # rendered frames as an image-sequence texture on a plane
     frames_strip: bool = False          # … and/or as a sequencer image strip
     sound: bool = True                  # the take's audio as a sequencer sound strip
+    set_up_scene: bool = True           # camera active at the photo's size, frame range and rate, F12 renders 3D
     target_mesh: str = ""               # object whose ARKit shape keys are keyed
     head_armature: str = ""             # key this armature's bone instead of a head empty
     head_bone: str = ""
@@ -46,8 +47,13 @@ class ImportPlan:
     blendshape_names: list[str]
     emotions: np.ndarray                # (frames, 8)
     emotion_names: list[str]
-    camera_focal_mm: float
+    camera_focal_mm: float              # the view's focal length (see camera_view.view_focal_px)
+    focal_px: float
     image_size: tuple[int, int]
+    photo_path: Path | None             # the take's photo, if it keeps one
+    face_uv: np.ndarray                 # (478, 2) where each face vertex lies on the photo
+    backdrop_depth: float               # metres in front of the camera: the photo backdrop
+    frames_rect: tuple[float, float, float, float] | None     # photo px the rendered frames show
     frames_pattern: str | None          # absolute printf pattern of rendered frames, if any
     frame_size: tuple[int, int] | None
     take_frames: int
@@ -77,7 +83,9 @@ def plan_import(take, take_dir: str | Path, fps: float, start_frame: int = 1) ->
     location, rotation = axes.head_transform(take.pose)
     render = m.get("render") or {}
     framing = render.get("framing") or {}
-    pattern = m["files"].get("frames")
+    pattern, photo = m["files"].get("frames"), m["files"].get("photo")
+    image_size = (m["image"]["width"], m["image"]["height"])
+    focal_px = camera_view.view_focal_px(m["reference"]["focal_px"], take.pose[0], take.landmarks_local[0])
     warnings = []
     if not timing.same_rate(take_fps, fps):
         warnings.append(f"take is {take_fps:g} fps and the scene {fps:g} fps: curves resampled to the scene")
@@ -90,8 +98,11 @@ def plan_import(take, take_dir: str | Path, fps: float, start_frame: int = 1) ->
         triangles=topology.triangles().astype(np.int64),
         blendshapes=on_scene(take.blendshapes), blendshape_names=list(m["blendshape_names"]),
         emotions=on_scene(take.emotion_probs), emotion_names=list(m["emotion_names"]),
-        camera_focal_mm=axes.camera_focal_mm(m["reference"]["focal_px"], m["image"]["width"], m["image"]["height"]),
-        image_size=(m["image"]["width"], m["image"]["height"]),
+        camera_focal_mm=axes.camera_focal_mm(focal_px, *image_size), focal_px=focal_px, image_size=image_size,
+        photo_path=Path(take_dir).resolve() / photo if photo else None,
+        face_uv=camera_view.texture_coords(take.landmarks_image[0], image_size),
+        backdrop_depth=camera_view.backdrop_depth(location[:, 1]),
+        frames_rect=camera_view.frames_rectangle(framing) if framing else None,
         frames_pattern=str(Path(take_dir).resolve() / pattern) if pattern else None,
         frame_size=(framing["width"], framing["height"]) if framing else None,
         take_frames=take.frame_count, shown_frames=timing.shown_take_frames(take.frame_count, take_fps, fps, frames),
