@@ -393,11 +393,16 @@ class FakeUnreal:
         return track
 
     _SECTIONS = {"MovieScene3DTransformTrack": "MovieScene3DTransformSection",
-                 "MovieSceneAudioTrack": "MovieSceneAudioSection", "MovieSceneMediaTrack": "MovieSceneMediaSection"}
+                 "MovieSceneAudioTrack": "MovieSceneAudioSection", "MovieSceneMediaTrack": "MovieSceneMediaSection",
+                 "MovieSceneSpawnTrack": "MovieSceneSpawnSection"}
+    # what a section's get_all_channels returns in the engine: a transform's 9 doubles, a spawn's one bool
+    _CHANNELS = {"MovieScene3DTransformSection": ("MovieSceneScriptingDoubleChannel", 9),
+                 "MovieSceneSpawnSection": ("MovieSceneScriptingBoolChannel", 1)}
 
     def _on_add_section(self, target, *args):
         section = FakeObject(self, self._SECTIONS.get(target._cls, "MovieSceneSection"))
-        section._props["_channels"] = [FakeObject(self, "MovieSceneScriptingDoubleChannel") for _ in range(9)]
+        kind, count = self._CHANNELS.get(section._cls, ("MovieSceneScriptingDoubleChannel", 0))
+        section._props["_channels"] = [FakeObject(self, kind) for _ in range(count)]
         for channel in section._props["_channels"]:
             channel._props["_keys"] = []
         target._props["_sections"].append(section)
@@ -409,6 +414,9 @@ class FakeUnreal:
     def _on_add_key(self, target, time, new_value, *args, **kwargs):
         target._props["_keys"].append((time.value if isinstance(time, FakeObject) else time, new_value))
         return FakeObject(self, "MovieSceneScriptingDoubleKey")
+
+    def _on_set_default(self, target, value):
+        target._props["_default"] = value
 
     def _on_set_range(self, target, start, end):
         target._props["_range"] = (start, end)
@@ -437,6 +445,25 @@ class FakeUnreal:
 
     def _on_add_float_curve_keys(self, target, animation, curve_name, times, values):
         animation._props.setdefault("_curves", {})[str(curve_name)] = (list(times), list(values))
+
+    # A skeleton's reference pose: tests give one as skeleton._props["_reference"] =
+    # {bone: {"LOCAL": Transform, "WORLD": Transform}}; a missing bone reads as identity, as in the engine.
+    def _on_get_reference_pose(self, target, skeleton):
+        pose = FakeObject(self, "AnimPose")
+        pose._props["_bones"] = skeleton._props.get("_reference", {})
+        return pose
+
+    def _on_get_bone_names(self, target, pose):
+        return list(pose._props.get("_bones", {}))
+
+    def _on_get_ref_bone_pose(self, target, pose, bone_name, space="AnimPoseSpaces.LOCAL"):
+        found = pose._props.get("_bones", {}).get(str(bone_name), {}).get(str(space).rsplit(".", 1)[-1])
+        if found is not None:
+            return found
+        identity = FakeObject(self, "Transform")
+        identity._props.update(rotation=FakeObject(self, "Quat", 0.0, 0.0, 0.0, 1.0),
+                               translation=FakeObject(self, "Vector", 0.0, 0.0, 0.0))
+        return identity
 
     def _on_get_editor_subsystem(self, target, cls):
         return FakeObject(self, cls.name)

@@ -8,7 +8,7 @@ import pytest
 
 from unreal_fixtures import inputs, server, take_dir  # noqa: F401  (fixtures)
 
-from facecue_unreal.core import axes, curves, manifest
+from facecue_unreal.core import axes, bones, curves, manifest
 from facecue_unreal.core.plan import ImportOptions, asset_name, plan_take
 
 
@@ -115,3 +115,37 @@ def test_plan_holds_the_takes_arrays(take_dir):
     assert np.allclose(plan.curve_times, np.arange(take.frame_count) / 24)
     with pytest.raises(ValueError, match="needs a skeleton"):
         plan_take(take, take_dir, ImportOptions())
+
+
+def test_quaternion_matrix_round_trip_at_any_angle():
+    rng = np.random.default_rng(4)
+    quats = rng.normal(size=(500, 4))
+    quats[:5] = [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0.7071068, 0.7071068, 0, 0]]  # 180° turns
+    quats /= np.linalg.norm(quats, axis=1, keepdims=True)
+    quats *= np.where(quats[:, 3:] < 0, -1, 1)
+    matrices = bones.quat_to_matrix(quats)
+    assert np.allclose(matrices @ matrices.transpose(0, 2, 1), np.eye(3), atol=1e-12)
+    back = bones.matrix_to_quat(matrices)
+    assert np.allclose(bones.quat_to_matrix(back), matrices, atol=1e-9)
+    assert np.allclose(np.abs((back * quats).sum(1)), 1.0, atol=1e-9)          # the same rotation, sign aside
+    rotators = np.array([[10.0, 20.0, 30.0], [-40.0, 5.0, 170.0]])             # the engine's own quats agree
+    assert np.allclose(bones.quat_to_matrix(axes.quaternions(rotators)), axes.rotator_matrices(rotators), atol=1e-9)
+
+
+def test_no_turn_keeps_the_reference_rotation_and_turns_compose_in_component_space():
+    rng = np.random.default_rng(5)
+    local, component = (q / np.linalg.norm(q) for q in rng.normal(size=(2, 4)))
+    turns = bones.quat_to_matrix(np.vstack([[0, 0, 0, 1.0], rng.normal(size=(3, 4))]))
+    keys = bones.local_rotations(turns, local, component)
+    wanted = local * np.sign(local[3])
+    assert np.allclose(keys[0], wanted, atol=1e-12)
+    parent = bones.quat_to_matrix(component) @ bones.quat_to_matrix(local).T
+    assert np.allclose(parent @ bones.quat_to_matrix(keys) @ bones.quat_to_matrix(component).T, turns, atol=1e-9)
+
+
+def test_a_yaw_to_the_subjects_left_turns_a_character_facing_y_toward_x():
+    pose = np.zeros((1, 6))
+    pose[0, 0] = 30.0                                     # +yaw: the face turns toward the take's +x (its left)
+    turn = bones.head_turns(pose, np.zeros(6))[0]
+    forward = turn @ np.array([0.0, 1.0, 0.0])
+    assert forward[0] == pytest.approx(np.sin(np.deg2rad(30))) and forward[2] == pytest.approx(0.0)

@@ -65,7 +65,17 @@ def test_import_creates_every_asset_with_the_takes_values(unreal, take_dir):
     assert next(c for c in unreal.calls if c.name == "set_playback_end").args == (take.frame_count,)
     bindings = {b._props["_name"]: b for b in sequence._props["_bindings"]}
     assert set(bindings) == {"FaceCue Head", "FaceCue Eye Left", "FaceCue Eye Right"}
-    head_section = bindings["FaceCue Head"]._props["_tracks"][0]._props["_sections"][0]
+    for binding in bindings.values():          # a class with a movable root, spawned for the whole take
+        assert binding._props["_class"] == "TargetPoint"
+        spawn = next(t for t in binding._props["_tracks"] if t.unreal_class == "MovieSceneSpawnTrack")
+        section = spawn._props["_sections"][0]
+        assert section._props["_range"] == (0, take.frame_count)
+        (spawned,) = section._props["_channels"]
+        assert spawned.unreal_class == "MovieSceneScriptingBoolChannel"
+        assert spawned._props["_default"] is True and spawned._props["_keys"] == [(0, True)]
+    transform_track = next(t for t in bindings["FaceCue Head"]._props["_tracks"]
+                           if t.unreal_class == "MovieScene3DTransformTrack")
+    head_section = transform_track._props["_sections"][0]
     assert head_section._props["_range"] == (0, take.frame_count)
     location, rotators = axes.head_transforms(take.pose)
     wanted = np.concatenate([location, rotators], 1)
@@ -103,17 +113,56 @@ def test_reimport_replaces_the_takes_folder(unreal, take_dir):
     assert [c.args for c in unreal.calls if c.name == "delete_directory"] == [("/Game/FaceCue/line_01",)]
 
 
-def test_bone_tracks_when_asked(unreal, take_dir):
+def _transform(unreal, quat, translation):
+    transform = unreal.Transform()
+    transform.rotation = unreal.Quat(*quat)
+    transform.translation = unreal.Vector(*translation)
+    return transform
+
+
+def test_bone_tracks_are_keyed_local_to_the_reference_pose(unreal, take_dir):
+    """A MetaHuman-like head bone (its parent tilted, itself offset along the neck): every key
+    keeps the bone's reference translation, and its rotation — carried back to component
+    space through the parent's reference rotation — is the reference rotation turned by the
+    take's head motion from the photo's pose (eyes: by their gaze). Camera-space locations or
+    world rotators as bone keys would fling the head away and turn it backwards."""
+    from facecue_unreal.core import bones
+    from facecue.geometry import euler_to_matrix
     take = take_io.load(take_dir)
-    _with_skeleton(unreal)
+    skeleton = _with_skeleton(unreal)
+    rng = np.random.default_rng(3)
+    reference = {}
+    for bone, offset in (("head", (0.0, 9.5, 0.4)), ("FACIAL_L_Eye", (3.1, 8.0, 6.6)), ("FACIAL_R_Eye", (-3.1, 8.0, 6.6))):
+        local, world = (q / np.linalg.norm(q) for q in rng.normal(size=(2, 4)))
+        reference[bone] = {"LOCAL": _transform(unreal, local, offset), "WORLD": _transform(unreal, world, (0, 0, 160))}
+    skeleton._props["_reference"] = reference
     _import(unreal, take_dir, bone_tracks=True)
-    tracks = [c for c in unreal.calls if c.name == "set_bone_track_keys"]
-    assert [c.args[0] for c in tracks] == ["head", "FACIAL_L_Eye", "FACIAL_R_Eye"]
-    positions, rotations, scales = tracks[0].args[1:]
-    assert len(positions) == len(rotations) == len(scales) == take.frame_count
-    q = rotations[5]._props
-    wanted = axes.quaternions(axes.head_transforms(take.pose)[1][5])
-    assert np.allclose([q["x"], q["y"], q["z"], q["w"]], wanted)
+    tracks = {c.args[0]: c.args[1:] for c in unreal.calls if c.name == "set_bone_track_keys"}
+    assert list(tracks) == ["head", "FACIAL_L_Eye", "FACIAL_R_Eye"]
+
+    character = np.array([[1.0, 0, 0], [0, 0, 1], [0, 1, 0]])          # take → a character facing +Y, z up
+    photo = euler_to_matrix(np.asarray(take.manifest["reference"]["pose"], np.float64)[None, :3])[0]
+    gaze = np.concatenate([take.gaze_angles, np.zeros((take.frame_count, 2, 1))], -1)
+    wanted = {"head": character @ euler_to_matrix(take.pose[:, :3].astype(np.float64)) @ photo.T @ character.T,
+              "FACIAL_L_Eye": character @ euler_to_matrix(gaze[:, 0]) @ character.T,
+              "FACIAL_R_Eye": character @ euler_to_matrix(gaze[:, 1]) @ character.T}
+    for bone, (positions, rotations, scales) in tracks.items():
+        assert len(positions) == len(rotations) == len(scales) == take.frame_count
+        offset = reference[bone]["LOCAL"].translation
+        assert all((p.x, p.y, p.z) == (offset.x, offset.y, offset.z) for p in positions)
+        local_ref = bones.quat_to_matrix([reference[bone]["LOCAL"].rotation._props[k] for k in "xyzw"])
+        world_ref = bones.quat_to_matrix([reference[bone]["WORLD"].rotation._props[k] for k in "xyzw"])
+        parent = world_ref @ local_ref.T
+        keys = bones.quat_to_matrix(np.array([[q._props[k] for k in "xyzw"] for q in rotations]))
+        turned = parent @ keys @ world_ref.T                              # each key back in component space
+        assert np.allclose(turned, wanted[bone], atol=1e-9), bone
+
+
+def test_a_missing_bone_is_named(unreal, take_dir):
+    from facecue_unreal.host.importer import ImportFailed
+    _with_skeleton(unreal)._props["_reference"] = {"head": {}}
+    with pytest.raises(ImportFailed, match="the skeleton has no bone 'FACIAL_L_Eye'"):
+        _import(unreal, take_dir, bone_tracks=True)
 
 
 def test_errors_are_clear(unreal, take_dir, tmp_path):
@@ -174,3 +223,16 @@ def test_headless_manifest_imports_what_it_can_and_fails_loudly(unreal, server, 
     assert fresh["model"]["backend"] == "neural"                                   # the cue model asked for
     path.write_text(json.dumps({"takes": []}))
     assert run(str(path)) == 2
+
+
+def test_dialog_bone_settings_reach_the_import(unreal):
+    from facecue_unreal.host import settings as settings_module
+    settings = settings_module.new_settings()
+    settings.skeleton, settings.bone_tracks = SKELETON, True
+    options = settings_module.import_options(settings)
+    assert (options.head_bone, options.eye_bones) == ("head", ("FACIAL_L_Eye", "FACIAL_R_Eye"))
+    settings.eye_bones = ""                                   # a body skeleton: the head only
+    assert settings_module.import_options(settings).eye_bones == ()
+    settings.eye_bones = "eye_l"
+    with pytest.raises(ValueError, match="a left and a right bone"):
+        settings_module.import_options(settings).check()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import axes, curves
+from . import axes, bones, curves
 
 ROTATION_TOLERANCE_DEG = 0.01
 LOCATION_TOLERANCE_CM = 0.005
@@ -24,11 +24,13 @@ class ImportOptions:
     skeleton: str = ""                      # e.g. a MetaHuman face skeleton (needed for anim)
     bone_tracks: bool = False               # head and eye bone tracks in the AnimSequence
     head_bone: str = "head"
-    eye_bones: tuple[str, str] = ("FACIAL_L_Eye", "FACIAL_R_Eye")
+    eye_bones: tuple[str, ...] = ("FACIAL_L_Eye", "FACIAL_R_Eye")     # left, right; () for none
 
     def check(self) -> None:
         if not self.destination.startswith("/Game"):
             raise ValueError(f"destination '{self.destination}' must be a content folder under /Game")
+        if len(self.eye_bones) not in (0, 2):
+            raise ValueError(f"eye bones are a left and a right bone, or none (got {len(self.eye_bones)})")
         if self.anim and not self.skeleton:
             raise ValueError("an AnimSequence needs a skeleton: set one, or turn the AnimSequence off")
 
@@ -59,9 +61,8 @@ class TakePlan:
     curve_names: list[str]                  # MetaHuman ARKit curves
     curve_times: np.ndarray                 # (F,) seconds
     curve_values: np.ndarray                # (F, 52)
-    head_locations: np.ndarray              # (F, 3) for bone tracks
-    head_rotators: np.ndarray
-    eye_rotators: np.ndarray                # (F, 2, 3) relative to the head
+    head_turns: np.ndarray                  # (F, 3, 3) for bone tracks: the head's turn from the photo's pose
+    eye_turns: np.ndarray                   # (F, 2, 3, 3) each eye's gaze in the head (see bones)
     warnings: list[str] = field(default_factory=list)
 
     def asset(self, prefix: str) -> str:
@@ -95,9 +96,6 @@ def plan_take(take, take_dir: str | Path, options: ImportOptions, name: str | No
     head_loc, head_rot = axes.head_transforms(take.pose)
     centres = axes.eye_centres(take.landmarks_local, take.gaze_angles)
     eye_loc, eye_rot = axes.eye_transforms(take.pose, take.gaze_angles, centres)
-    relative = np.zeros((take.frame_count, 2, 3))
-    relative[..., 1] = take.gaze_angles[..., 1]             # pitch: up is up
-    relative[..., 2] = -take.gaze_angles[..., 0]            # yaw: toward the subject's left is −Y
     pattern = m["files"].get("frames")
     warnings = []
     if options.frames and not pattern:
@@ -110,4 +108,5 @@ def plan_take(take, take_dir: str | Path, options: ImportOptions, name: str | No
         head=_sparse(head_loc, head_rot), eyes=[_sparse(eye_loc[:, k], eye_rot[:, k]) for k in range(2)],
         curve_names=[curves.metahuman_name(n) for n in m["blendshape_names"]],
         curve_times=curves.key_times(take.frame_count, fps), curve_values=np.asarray(take.blendshapes, np.float64),
-        head_locations=head_loc, head_rotators=head_rot, eye_rotators=relative, warnings=warnings)
+        head_turns=bones.head_turns(take.pose, m["reference"]["pose"]), eye_turns=bones.eye_turns(take.gaze_angles),
+        warnings=warnings)

@@ -10,7 +10,7 @@ from typing import Callable
 
 import unreal
 
-from ..core import axes
+from ..core import bones
 from ..core.plan import ImportOptions, TakePlan, TransformKeys, plan_take
 
 Progress = Callable[[str], None]
@@ -107,8 +107,7 @@ def _sequence(plan: TakePlan, tools, sound, media: _Media | None, result: Import
     sequence.set_playback_start(0)
     sequence.set_playback_end(plan.frames)
     for label, keys in (("Head", plan.head), ("Eye Left", plan.eyes[0]), ("Eye Right", plan.eyes[1])):
-        binding = sequence.add_spawnable_from_class(unreal.Actor)
-        binding.set_display_name(f"FaceCue {label}")
+        binding = _spawnable(sequence, f"FaceCue {label}", plan.frames)
         _transform_track(binding, keys, plan.frames)
     if sound is not None:
         section = sequence.add_track(unreal.MovieSceneAudioTrack).add_section()
@@ -120,6 +119,21 @@ def _sequence(plan: TakePlan, tools, sound, media: _Media | None, result: Import
         section.set_editor_property("media_texture", media.texture)
         section.set_range(0, plan.frames)
     result.assets["sequence"] = f"{plan.folder}/{plan.asset('LS')}"
+
+
+def _spawnable(sequence, label: str, frames: int):
+    """A marker the sequence spawns for its whole length. A TargetPoint has a movable root
+    (a plain Actor template has none, so its transform track would move nothing) and shows
+    its +X as an arrow in the editor. Sequencer's own UI adds a spawn track; the scripting
+    call does not, and a spawnable without one is never spawned."""
+    binding = sequence.add_spawnable_from_class(unreal.TargetPoint)
+    binding.set_display_name(label)
+    section = binding.add_track(unreal.MovieSceneSpawnTrack).add_section()
+    section.set_range(0, frames)
+    spawned = section.get_all_channels()[0]
+    spawned.set_default(True)
+    spawned.add_key(unreal.FrameNumber(0), True)
+    return binding
 
 
 def _transform_track(binding, keys: TransformKeys, frames: int) -> None:
@@ -149,17 +163,30 @@ def _anim(plan: TakePlan, tools, options: ImportOptions, result: ImportResult) -
         library.add_curve(anim, name)
         library.add_float_curve_keys(anim, name, times, values.tolist())
     if options.bone_tracks:
-        _bone_track(controller, options.head_bone, plan.head_locations, plan.head_rotators)
+        reference = unreal.AnimPoseExtensions.get_reference_pose(skeleton)
+        _bone_track(controller, reference, options.head_bone, plan.head_turns)
         for bone, k in zip(options.eye_bones, range(2)):
-            _bone_track(controller, bone, None, plan.eye_rotators[:, k])
+            _bone_track(controller, reference, bone, plan.eye_turns[:, k])
     result.assets["anim"] = f"{plan.folder}/{plan.asset('AS')}"
 
 
-def _bone_track(controller, bone: str, locations, rotators) -> None:
-    quats = axes.quaternions(rotators)
+def _bone_track(controller, reference, bone: str, turns) -> None:
+    """Keys local to the bone's reference pose: its reference translation, its reference
+    rotation turned by the take (see core.bones)."""
+    poses = unreal.AnimPoseExtensions
+    if bone not in {str(name) for name in poses.get_bone_names(reference)}:
+        raise ImportFailed(f"the skeleton has no bone '{bone}' for the bone tracks")
+    local = poses.get_ref_bone_pose(reference, bone, unreal.AnimPoseSpaces.LOCAL)
+    component = poses.get_ref_bone_pose(reference, bone, unreal.AnimPoseSpaces.WORLD)
+    quats = bones.local_rotations(turns, _quat(local.rotation), _quat(component.rotation))
     count = len(quats)
-    positions = [unreal.Vector(*p) for p in (locations.tolist() if locations is not None else [[0.0, 0.0, 0.0]] * count)]
+    translation = local.translation
+    positions = [unreal.Vector(translation.x, translation.y, translation.z)] * count
     rotations = [unreal.Quat(*q) for q in quats.tolist()]
     scales = [unreal.Vector(1.0, 1.0, 1.0)] * count
     controller.add_bone_curve(bone)
     controller.set_bone_track_keys(bone, positions, rotations, scales)
+
+
+def _quat(quat) -> tuple[float, float, float, float]:
+    return quat.x, quat.y, quat.z, quat.w

@@ -25,11 +25,14 @@ class FaceCueSettings(unreal.Object):
     import_anim = unreal.uproperty(bool, meta={"Category": "Import"})
     skeleton = unreal.uproperty(str, meta={"Category": "Import", "ToolTip": "Skeleton asset path for the AnimSequence"})
     bone_tracks = unreal.uproperty(bool, meta={"Category": "Import"})
+    head_bone = unreal.uproperty(str, meta={"Category": "Import", "ToolTip": "Bone keyed with the head's turn"})
+    eye_bones = unreal.uproperty(str, meta={"Category": "Import",
+                                            "ToolTip": "Left and right eye bones, comma-separated; empty: none"})
 
 
 DEFAULTS = {"server": "localhost:50051", "emotion": "neutral", "backend": "procedural", "intensity": 1.0, "fps": 30.0, "render_frames": True,
             "destination": "/Game/FaceCue", "import_sound": True, "import_frames": True, "import_sequence": True,
-            "import_anim": True}
+            "import_anim": True, "head_bone": "head", "eye_bones": "FACIAL_L_Eye, FACIAL_R_Eye"}
 
 
 def new_settings() -> FaceCueSettings:
@@ -43,7 +46,8 @@ def import_options(settings: FaceCueSettings) -> ImportOptions:
     return ImportOptions(destination=settings.destination or "/Game/FaceCue", sound=settings.import_sound,
                          frames=settings.import_frames, sequence=settings.import_sequence,
                          anim=settings.import_anim and bool(settings.skeleton), skeleton=settings.skeleton,
-                         bone_tracks=settings.bone_tracks)
+                         bone_tracks=settings.bone_tracks, head_bone=settings.head_bone or "head",
+                         eye_bones=tuple(b.strip() for b in settings.eye_bones.split(",") if b.strip()))
 
 
 def edit(settings: FaceCueSettings) -> bool:
