@@ -127,6 +127,9 @@ def _take_options(parser: argparse.ArgumentParser, emotions) -> None:
     parser.add_argument("--head-scale", type=float, default=1.0, help="head motion × this, [0, 2]")
     parser.add_argument("--gaze", action=argparse.BooleanOptionalAction, default=True,
                         help="let the eyes wander (--no-gaze: straight ahead)")
+    parser.add_argument("--keep-photo-expression", action="store_true",
+                        help="start from the photo's face as it is (by default a smile or frown in the photo is "
+                             "taken out, so 'neutral' is neutral)")
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate of the take (e.g. 24, 25, 29.97)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backend", default="procedural", choices=BACKENDS,
@@ -171,7 +174,8 @@ def _controls(args):
             raise InvalidInput(f"region mix '{item}' should look like mouth=happy:0.7,sad:0.3") from None
         regions.append((region, pairs))
     controls = Controls(intensity_curve=curve, regions=tuple(regions), lip_scale=args.lip_scale,
-                        head_scale=args.head_scale, gaze=args.gaze)
+                        head_scale=args.head_scale, gaze=args.gaze,
+                        keep_photo_expression=args.keep_photo_expression)
     controls.check()
     return controls
 

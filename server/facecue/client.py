@@ -169,7 +169,7 @@ def controls_message(controls: Controls) -> pb.Controls:
         regions=[pb.RegionMix(region=r, mix=[pb.EmotionWeight(emotion=e, weight=w) for e, w in mix])
                  for r, mix in controls.regions],
         lip_scale=controls.lip_scale, has_lip_scale=True, head_scale=controls.head_scale, has_head_scale=True,
-        gaze_off=not controls.gaze)
+        gaze_off=not controls.gaze, keep_photo_expression=controls.keep_photo_expression)
 
 
 def _set_input(request: pb.GenerateRequest, kind: str, value, server_paths: bool) -> None:

@@ -72,12 +72,15 @@ class Controls:
         regions not given show the take's emotion (PC-Talk-style region control).
     lip_scale, head_scale: multiply speech mouth motion and head motion (1 = as generated).
     gaze: False keeps the eyes looking straight ahead.
+    keep_photo_expression: True starts the take from the photo's face as it is; by default the
+        photo's own expression (a smile) is taken out first (see neutralise).
     """
     intensity_curve: tuple[tuple[float, float], ...] | None = None
     regions: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
     lip_scale: float = 1.0
     head_scale: float = 1.0
     gaze: bool = True
+    keep_photo_expression: bool = False
 
     def check(self) -> None:
         if self.intensity_curve is not None:
@@ -112,7 +115,8 @@ class Controls:
     def as_manifest(self) -> dict:
         return {"intensity_curve": [list(k) for k in self.intensity_curve] if self.intensity_curve else None,
                 "regions": {region: [list(m) for m in mix] for region, mix in self.regions},
-                "lip_scale": self.lip_scale, "head_scale": self.head_scale, "gaze": self.gaze}
+                "lip_scale": self.lip_scale, "head_scale": self.head_scale, "gaze": self.gaze,
+                "keep_photo_expression": self.keep_photo_expression}
 
 
 @dataclass(frozen=True)

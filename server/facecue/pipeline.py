@@ -17,9 +17,10 @@ from .config import Limits, TakeRequest
 from .cues import CueBackend, CueInputs
 from .errors import InvalidInput
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
+from .neutralise import as_manifest
 from .phonemes import phone_timing
 from .procedural import ProceduralBackend
-from .reference import FaceMeshDetector, Reference, analyze, photo_for_take, read_image
+from .reference import FaceMeshDetector, Reference, analyze, photo_for_take, read_image, without_expression
 from .relocation import take_arrays
 from .take import FORMAT_VERSION, Take
 from .timing import resample
@@ -93,7 +94,7 @@ class Pipeline:
         report("phones", 0.2)
         phones, warnings = phone_timing(audio, request.transcript) if backend.uses_phones else (None, [])
         report("face", 0.4)
-        reference = analyze(rgb, self.detector(), label)
+        reference = without_expression(analyze(rgb, self.detector(), label), request.controls.keep_photo_expression)
         report("cues", 0.5)
         track = self._cues(backend, CueInputs(reference, features, phones, request.emotion,
                                               request.intensity, request.seed, request.controls))
@@ -103,6 +104,7 @@ class Pipeline:
         manifest = build_manifest(request, backend, reference, len(track), audio.duration_s,
                                   warnings=reference.warnings + warnings, phone_method=phones.method if phones else "not used")
         manifest["emotion_shown"] = track.emotion or request.emotion
+        manifest["photo_expression"] = as_manifest(reference.expression, not request.controls.keep_photo_expression)
         take = Take(manifest=manifest, arrays=arrays, audio_wav=audio.wav_bytes(), photo=photo_for_take(rgb))
         if request.render:
             take.media = self._media(take, rgb, reference, request.render, notify)

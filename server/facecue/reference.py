@@ -49,10 +49,21 @@ class Reference:
     eyes: dict[str, EyeModel]
     faces_found: int
     warnings: list[str] = field(default_factory=list)
+    expression: np.ndarray | None = None    # (52,) the photo's own expression, once estimated
 
     @property
     def gaze_labels(self) -> np.ndarray:
         return gaze.labels_from_angles(np.stack([self.eyes[e].rest_angles for e in ("left", "right")]))
+
+
+def without_expression(reference: Reference, keep: bool = False) -> Reference:
+    """The reference with its photo's expression estimated and (unless ``keep``) taken out of
+    its head-local face; the photo's pixels and landmarks stay as they are."""
+    from dataclasses import replace
+
+    from .neutralise import neutralise
+    neutral, weights = neutralise(reference.local)
+    return replace(reference, local=reference.local if keep else neutral, expression=weights)
 
 
 def read_image(source: str | Path | bytes, name: str | None = None) -> tuple[np.ndarray, str]:

@@ -24,6 +24,7 @@ from .identity import take_key
 from .streaming import HOP_S, LOOKAHEAD_S, StreamSession
 from .livefeed import LiveFeed
 from .pipeline import Pipeline
+from .reference import without_expression
 from .security import BearerTokenInterceptor, server_credentials
 from .store import CANCELLED, FAILED, TakeStore
 from .v1 import facecue_pb2 as pb
@@ -215,7 +216,8 @@ class FaceCueService(rpc.FaceCueServicer):
         rate = config.sample_rate or SAMPLE_RATE
         if not 8000 <= rate <= 192000:
             raise InvalidInput(f"sample_rate {rate} is outside 8000–192000 Hz")
-        reference = self.pipeline.analyze_photo(image, "stream photo")
+        reference = without_expression(self.pipeline.analyze_photo(image, "stream photo"),
+                                       request.controls.keep_photo_expression)
         session = StreamSession(self.pipeline.backends[request.backend], reference, emotion=request.emotion,
                                 intensity=request.intensity, fps=request.fps, seed=request.seed,
                                 controls=request.controls)
@@ -327,7 +329,8 @@ def controls_from_message(message: pb.Controls) -> Controls:
         intensity_curve=tuple((k.time_s, round(k.value, 6)) for k in message.intensity_curve) or None,
         regions=tuple((r.region, tuple((m.emotion, round(m.weight, 6)) for m in r.mix)) for r in message.regions),
         lip_scale=message.lip_scale if message.has_lip_scale else 1.0,
-        head_scale=message.head_scale if message.has_head_scale else 1.0, gaze=not message.gaze_off)
+        head_scale=message.head_scale if message.has_head_scale else 1.0, gaze=not message.gaze_off,
+        keep_photo_expression=message.keep_photo_expression)
 
 
 def _render_options(request: pb.GenerateRequest) -> RenderOptions | None:

@@ -1,0 +1,73 @@
+"""The photo's own expression, and its face without it (the "input bias" of EAP).
+
+A photo that smiles would otherwise smile in every take, "sad" included: takes start from
+the photo's face. So the photo's expression is estimated as ARKit weights and taken out of
+its head-local landmarks, keeping the face's shape (identity) and everything else.
+
+What is estimated is what can be told from one face without knowing its neutral: how far the
+mouth corners sit above or below the middle of the lips, as a fraction of face height. A
+neutral face's corners sit level with it — MediaPipe's canonical face at −0.004; neutral,
+pressed and turned dev-set photos at −0.017 … +0.002 — while smiling photos lift them by
++0.026 … +0.045. Beyond a dead zone around the canonical level, the excess is converted to
+mouthSmile (above) or mouthFrown (below) amounts through this face's own basis, per side.
+The whole excess is taken out, even where a real smile lifts the corners further than one
+unit of the basis' smile does; the manifest records the amounts as ARKit weights (≤ 1).
+Brow height and lid opening vary too much between people to be read this way from a single
+photo, so they are left as the photo has them.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from . import topology as topo
+from .arkit_basis import build_basis
+from .names import ARKIT_INDEX, ARKIT_NAMES
+
+DEAD_ZONE = 0.008          # corner lift (÷ face height) within this of the canonical level is neutral
+MAX_AMOUNT = 4.0           # a lift past this many units of the basis' shape is not a smile: a bad mesh
+CORNERS = {"Left": topo.MOUTH_CORNER_LEFT, "Right": topo.MOUTH_CORNER_RIGHT}
+
+
+def corner_lift(local: np.ndarray) -> np.ndarray:
+    """(…, 478+, 3) head-local faces → (…, 2) left, right mouth-corner height above the middle
+    of the inner lips, as a fraction of forehead-to-chin height."""
+    v = np.asarray(local, np.float64)
+    height = np.linalg.norm(v[..., topo.FOREHEAD, :] - v[..., topo.CHIN, :], axis=-1)
+    middle = (v[..., topo.UPPER_LIP_INNER, 1] + v[..., topo.LOWER_LIP_INNER, 1]) / 2
+    corners = v[..., [CORNERS["Left"], CORNERS["Right"]], 1]
+    return (corners - middle[..., None]) / height[..., None]
+
+
+@lru_cache(maxsize=1)
+def neutral_lift() -> float:
+    return float(corner_lift(topo.canonical_face()).mean())
+
+
+def expression_amounts(local: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
+    """(52,) how many units of each basis shape the face (478, 3) shows (≥ 0, may pass 1)."""
+    basis = build_basis(local) if basis is None else basis
+    lift = corner_lift(local)
+    amounts = np.zeros(len(ARKIT_NAMES), np.float64)
+    for k, side in enumerate(CORNERS):
+        excess = lift[k] - neutral_lift()
+        shape = f"mouthSmile{side}" if excess > 0 else f"mouthFrown{side}"
+        per_unit = abs(corner_lift(local + basis[ARKIT_INDEX[shape]])[k] - lift[k])
+        amounts[ARKIT_INDEX[shape]] = np.clip((abs(excess) - DEAD_ZONE) / max(per_unit, 1e-9), 0.0, MAX_AMOUNT)
+    return amounts
+
+
+def neutralise(local: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A head-local face (478, 3) → (the face without its expression, its expression as (52,)
+    ARKit weights in [0, 1])."""
+    basis = build_basis(local)
+    amounts = expression_amounts(local, basis)
+    neutral = local - np.einsum("k,kvc->vc", amounts, basis)
+    return neutral.astype(np.float32), np.minimum(amounts, 1.0).astype(np.float32)
+
+
+def as_manifest(weights: np.ndarray, neutralised: bool) -> dict:
+    """The photo's expression as the manifest records it: the non-zero weights by name."""
+    return {"neutralised": neutralised,
+            "weights": {name: round(float(w), 4) for name, w in zip(ARKIT_NAMES, weights) if w > 0}}
