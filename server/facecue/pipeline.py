@@ -136,7 +136,8 @@ class Pipeline:
                                "with the same face and pose)")
         manifest = {k: v for k, v in take.manifest.items() if k != "render"}
         manifest["files"] = {**manifest["files"], "frames": None, "video": None}
-        fresh = Take(manifest=manifest, arrays=take.arrays, audio_wav=take.audio_wav, photo=photo_for_take(rgb))
+        fresh = Take(manifest=manifest, arrays=take.arrays, audio_wav=take.audio_wav,
+                     photo=take.photo or photo_for_take(rgb))     # the same photo: checked above
         notify = progress or (lambda stage, fraction: None)
         fresh.media = self._media(fresh, rgb, reference, options, lambda s, f: notify(s, (f - CUES_SHARE) / (1 - CUES_SHARE)))
         return fresh

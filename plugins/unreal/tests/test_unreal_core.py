@@ -30,11 +30,7 @@ def test_rotators_round_trip_through_unreals_matrix_formula():
 
 def test_quaternions_rotate_like_their_rotators():
     rotators = np.array([[10.0, 20.0, 30.0], [-40.0, 5.0, 170.0]])
-    for rotator, (x, y, z, w) in zip(rotators, axes.quaternions(rotators)):
-        matrix = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-                           [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-                           [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
-        assert np.allclose(matrix, axes.rotator_matrices(rotator), atol=1e-9)
+    assert np.allclose(bones.quat_to_matrix(axes.quaternions(rotators)), axes.rotator_matrices(rotators), atol=1e-9)
 
 
 @pytest.mark.parametrize("yaw,pitch", [(0, 0), (25, 0), (0, 15), (-30, -10)])
@@ -128,8 +124,6 @@ def test_quaternion_matrix_round_trip_at_any_angle():
     back = bones.matrix_to_quat(matrices)
     assert np.allclose(bones.quat_to_matrix(back), matrices, atol=1e-9)
     assert np.allclose(np.abs((back * quats).sum(1)), 1.0, atol=1e-9)          # the same rotation, sign aside
-    rotators = np.array([[10.0, 20.0, 30.0], [-40.0, 5.0, 170.0]])             # the engine's own quats agree
-    assert np.allclose(bones.quat_to_matrix(axes.quaternions(rotators)), axes.rotator_matrices(rotators), atol=1e-9)
 
 
 def test_no_turn_keeps_the_reference_rotation_and_turns_compose_in_component_space():

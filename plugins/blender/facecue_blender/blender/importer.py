@@ -76,7 +76,7 @@ def import_take(take_dir: str | Path, options: ImportOptions | None = None,
     if photo is not None and camera is not None:
         add(_plane(f"FaceCue {plan.name} photo", camera_view.rectangle(
             0, 0, *plan.image_size, plan.image_size, plan.focal_px, plan.backdrop_depth), _shadeless(photo, key)))
-    elif plan.photo_path is None:
+    elif plan.photo_path is None and options.face_mesh:
         report.warnings.append("the take keeps no photo (made by an older FaceCue): the face mesh is untextured")
     if options.shape_keys and options.target_mesh:
         _shape_keys(plan, options.target_mesh, report)

@@ -4,8 +4,10 @@ The take's camera sits at the origin looking down +y (Blender axes), its princip
 the photo's centre. The take projects the head with weak perspective (every point at the
 head's distance); a real camera sees the face, which stands a few cm in front of the head's
 origin, larger. So the imported camera's focal length is the photo's scaled by the face's
-mean distance over the head's: through it the face mesh covers the face in the photo. A photo pixel (u, v) — x right, y down,
-0 at the top-left edge — therefore lies, at a distance ``depth`` in front of the camera, at
+mean distance over the head's: through it the face mesh covers the face in the photo.
+
+A photo pixel (u, v) — x right, y down, 0 at the top-left edge — lies, at a distance
+``depth`` in front of the camera, at
 ((u − W/2)·depth/f, depth, −(v − H/2)·depth/f) with f the focal length in pixels. Planes
 built from these points fill the camera's view exactly, and the face mesh, placed by the
 head pose, lands on the face in the photo.

@@ -50,7 +50,6 @@ def shown_take_frames(take_frames: int, take_fps: float, fps: float, frames: int
     return np.clip(started, 0, take_frames - 1)
 
 
-
 def scene_rate(fps: float) -> tuple[int, float]:
     """A rate as Blender's (fps, fps_base), exact to the take: 29.97 → 30 / 1.001001…,
     30000/1001 → 30 / 1.001, 25 → 25 / 1."""

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .axes import take_rotations
+
 CHARACTER_FROM_TAKE = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
 
 
@@ -62,17 +64,15 @@ def character_turns(take_rotations: np.ndarray) -> np.ndarray:
 
 def head_turns(pose: np.ndarray, reference_pose: np.ndarray) -> np.ndarray:
     """(F, 6) take pose, (6,) the photo's pose → (F, 3, 3) the head's turn from the photo's pose."""
-    from facecue.geometry import euler_to_matrix
-    turns = euler_to_matrix(np.asarray(pose, np.float64)[:, :3]) @ euler_to_matrix(
+    turns = take_rotations(np.asarray(pose, np.float64)[:, :3]) @ take_rotations(
         np.asarray(reference_pose, np.float64)[None, :3])[0].T
     return character_turns(turns)
 
 
 def eye_turns(gaze_angles: np.ndarray) -> np.ndarray:
     """(F, 2, 2) per-eye (yaw, pitch) degrees in the head → (F, 2, 3, 3) turns of each eye."""
-    from facecue.geometry import euler_to_matrix
     angles = np.asarray(gaze_angles, np.float64)
-    return character_turns(euler_to_matrix(np.concatenate([angles, np.zeros(angles.shape[:-1] + (1,))], -1)))
+    return character_turns(take_rotations(np.concatenate([angles, np.zeros(angles.shape[:-1] + (1,))], -1)))
 
 
 def local_rotations(turns: np.ndarray, local_reference: np.ndarray, component_reference: np.ndarray) -> np.ndarray:
