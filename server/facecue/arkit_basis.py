@@ -148,9 +148,10 @@ def _lid_shapes(face: _Face, eye: str) -> dict[str, np.ndarray]:
     up_lower[:, 1] = 0.25 * gap * (1 - is_upper) * region
     up_lower[upper[[0, -1]], 1] = 0
     raise_upper = np.zeros_like(face.v)
-    raise_upper[:, 1] = 0.3 * gap * is_upper * region
+    raise_upper[:, 1] = 0.5 * gap * is_upper * region
     cheek = face.spread({bottom: (0, 0.1, 0)}, 1.0) * (1 - is_upper)[:, None]
-    return {"blink": down + 0.15 * up_lower / 0.25, "squint": 0.3 * down + up_lower + cheek,
+    return {"blink": down + 0.15 * up_lower / 0.25, "squint": 0.6 * down + 2 * up_lower + cheek,
+            "lower_lid_up": 2 * up_lower + cheek,
             "wide": raise_upper, "look_down": 0.25 * down, "look_up": 0.6 * raise_upper}
 
 
@@ -196,33 +197,39 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
         s = side.capitalize()
         corner = topo.MOUTH_CORNER_LEFT if side == "left" else topo.MOUTH_CORNER_RIGHT
         half = face.side(side)[:, None]
-        shapes[f"mouthSmile{s}"] = face.spread({corner: (sign * 0.45, 0.55, -0.2)}, 1.1)
-        shapes[f"mouthFrown{s}"] = face.spread({corner: (sign * 0.1, -0.45, 0)}, 1.0)
+        shapes[f"mouthSmile{s}"] = face.spread({corner: (sign * 0.9, 1.1, -0.4)}, 1.1)
+        shapes[f"mouthFrown{s}"] = face.spread({corner: (sign * 0.2, -1.0, 0)}, 1.0)
         shapes[f"mouthDimple{s}"] = face.spread({corner: (sign * 0.25, 0, -0.3)}, 0.8)
-        shapes[f"mouthStretch{s}"] = face.spread({corner: (sign * 0.5, -0.2, -0.1)}, 1.0)
+        shapes[f"mouthStretch{s}"] = face.spread({corner: (sign * 1.2, -0.5, -0.25)}, 1.0)
         press = half * (face.spread({i: (0, -0.15, -0.05) for i in topo.LIP_UPPER_OUTER[1:-1]}, 0.4) * above
                         + face.spread({i: (0, 0.15, -0.05) for i in topo.LIP_LOWER_OUTER}, 0.4) * below)
         press[inner] = 0.0                  # pressed lips thin from outside; where they meet stays
         shapes[f"mouthPress{s}"] = press
         shapes[f"mouthLowerDown{s}"] = half * face.spread({i: (0, -0.35, 0) for i in lips_lower}, 0.5) * below
-        shapes[f"mouthUpperUp{s}"] = half * face.spread({i: (0, 0.35, 0) for i in lips_upper}, 0.5) * above
+        shapes[f"mouthUpperUp{s}"] = half * face.spread({i: (0, 0.85, 0) for i in lips_upper}, 0.5) * above
 
         brow = topo.group(f"{side}_brow")
         reach = np.abs(face.v[brow, 0])
         t = (reach - reach.min()) / max(np.ptp(reach), 1e-6)      # 0 inner … 1 outer
         shapes[f"browDown{s}"] = face.spread(
-            {int(i): (-sign * 0.25 * (1 - ti), -0.45, 0) for i, ti in zip(brow, t)}, 0.8)
-        shapes[f"browOuterUp{s}"] = face.spread({int(i): (0, 0.6 * ti, 0) for i, ti in zip(brow, t)}, 0.9)
-        inner_up = {int(i): (0, 0.7 * (1 - ti), 0) for i, ti in zip(brow, t)}
+            {int(i): (-sign * 0.5 * (1 - ti), -0.9, 0) for i, ti in zip(brow, t)}, 0.8)
+        shapes[f"browOuterUp{s}"] = face.spread({int(i): (0, 1.2 * ti, 0) for i, ti in zip(brow, t)}, 0.9)
+        inner_up = {int(i): (0, 1.4 * (1 - ti), 0) for i, ti in zip(brow, t)}
         shapes.setdefault("browInnerUp", np.zeros_like(face.v))
         shapes["browInnerUp"] = shapes["browInnerUp"] + face.spread(inner_up, 0.9) * half
 
-        cheek_point = 50 if side == "right" else 280
-        shapes[f"cheekSquint{s}"] = face.spread({cheek_point: (0, 0.35, 0.05)}, 1.0)
-        nose_side = 129 if side == "right" else 358
-        shapes[f"noseSneer{s}"] = face.spread({nose_side: (0, 0.3, 0.05)}, 0.6)
-
+        # The muscles under the cheek and beside the nose move more than their own patch: the
+        # cheek raiser pushes the lower lid up (AU6), the nose wrinkler also lifts the upper lip
+        # and draws the inner brow down (AU9). Without those, neither reads on a face.
         lids = _lid_shapes(face, side)
+        cheek_point = 50 if side == "right" else 280
+        shapes[f"cheekSquint{s}"] = face.spread({cheek_point: (0, 0.35, 0.05)}, 1.0) + 0.7 * lids["lower_lid_up"]
+        nose_side = 129 if side == "right" else 358
+        shapes[f"noseSneer{s}"] = (face.spread({nose_side: (0, 0.45, 0.05)}, 0.6) + 0.5 * shapes[f"mouthUpperUp{s}"]
+                                   + 0.35 * face.spread({int(i): (-sign * 0.5 * (1 - ti), -0.9, 0)
+                                                         for i, ti in zip(brow, t) if ti < 0.5}, 0.6)
+                                   + 0.4 * lids["lower_lid_up"])
+
         shapes[f"eyeBlink{s}"] = lids["blink"]
         shapes[f"eyeSquint{s}"] = lids["squint"]
         shapes[f"eyeWide{s}"] = lids["wide"]

@@ -8,10 +8,13 @@ What is estimated is what can be told from one face without knowing its neutral:
 mouth corners sit above or below the middle of the lips, as a fraction of face height. A
 neutral face's corners sit level with it — MediaPipe's canonical face at −0.004; neutral,
 pressed and turned dev-set photos at −0.017 … +0.002 — while smiling photos lift them by
-+0.026 … +0.045. Beyond a dead zone around the canonical level, the excess is converted to
-mouthSmile (above) or mouthFrown (below) amounts through this face's own basis, per side.
-The whole excess is taken out, even where a real smile lifts the corners further than one
-unit of the basis' smile does; the manifest records the amounts as ARKit weights (≤ 1).
++0.026 … +0.045. A smile also widens the mouth: corner-to-corner over the outer eye corners
+is 0.50 … 0.58 on those neutral photos (canonical 0.55) and 0.70 … 0.82 on the smiling ones.
+Beyond a dead zone around the canonical level, each side's lift and its half of the width are
+explained, in the least-squares sense with amounts ≥ 0, by mouthSmile (lift above) or
+mouthFrown (below) together with mouthStretch, through this face's own basis. The whole excess
+is taken out, even where a real smile moves the corners further than one unit of the basis'
+shapes does; the manifest records the amounts as ARKit weights (≤ 1).
 Brow height and lid opening vary too much between people to be read this way from a single
 photo, so they are left as the photo has them.
 """
@@ -26,6 +29,8 @@ from .arkit_basis import build_basis
 from .names import ARKIT_INDEX, ARKIT_NAMES
 
 DEAD_ZONE = 0.008          # corner lift (÷ face height) within this of the canonical level is neutral
+WIDTH_DEAD_ZONE = 0.04     # mouth width (÷ eye-corner distance) up to this past the canonical is neutral
+LIFT_WEIGHT = 5.0          # how much more the corners' level counts than the width when both can't be met
 MAX_AMOUNT = 4.0           # a lift past this many units of the basis' shape is not a smile: a bad mesh
 CORNERS = {"Left": topo.MOUTH_CORNER_LEFT, "Right": topo.MOUTH_CORNER_RIGHT}
 
@@ -40,21 +45,40 @@ def corner_lift(local: np.ndarray) -> np.ndarray:
     return (corners - middle[..., None]) / height[..., None]
 
 
+def mouth_width(local: np.ndarray) -> np.ndarray:
+    """(…, 478+, 3) head-local faces → (…,) corner-to-corner width over the outer eye corners."""
+    v = np.asarray(local, np.float64)
+    corners = v[..., CORNERS["Left"], :] - v[..., CORNERS["Right"], :]
+    eyes = v[..., topo.EYE_CORNERS["left"][0], :] - v[..., topo.EYE_CORNERS["right"][0], :]
+    return np.linalg.norm(corners, axis=-1) / np.linalg.norm(eyes, axis=-1)
+
+
 @lru_cache(maxsize=1)
 def neutral_lift() -> float:
     return float(corner_lift(topo.canonical_face()).mean())
 
 
+@lru_cache(maxsize=1)
+def neutral_width() -> float:
+    return float(mouth_width(topo.canonical_face()))
+
+
 def expression_amounts(local: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
     """(52,) how many units of each basis shape the face (478, 3) shows (≥ 0, may pass 1)."""
+    from scipy.optimize import nnls
     basis = build_basis(local) if basis is None else basis
-    lift = corner_lift(local)
+    lift, width = corner_lift(local), float(mouth_width(local))
+    wide = max(width - neutral_width() - WIDTH_DEAD_ZONE, 0.0) / 2      # each side explains half
     amounts = np.zeros(len(ARKIT_NAMES), np.float64)
     for k, side in enumerate(CORNERS):
         excess = lift[k] - neutral_lift()
-        shape = f"mouthSmile{side}" if excess > 0 else f"mouthFrown{side}"
-        per_unit = abs(corner_lift(local + basis[ARKIT_INDEX[shape]])[k] - lift[k])
-        amounts[ARKIT_INDEX[shape]] = np.clip((abs(excess) - DEAD_ZONE) / max(per_unit, 1e-9), 0.0, MAX_AMOUNT)
+        raised = np.sign(excess) * max(abs(excess) - DEAD_ZONE, 0.0)
+        shapes = [f"mouthSmile{side}" if excess > 0 else f"mouthFrown{side}", f"mouthStretch{side}"]
+        moved = [local + basis[ARKIT_INDEX[shape]] for shape in shapes]
+        effects = np.array([[corner_lift(face)[k] - lift[k], mouth_width(face) - width] for face in moved])
+        weight = np.array([LIFT_WEIGHT, 1.0])          # the corners' level first, the width as it can
+        found, _ = nnls(effects.T * weight[:, None], np.array([raised, wide]) * weight)
+        amounts[[ARKIT_INDEX[shape] for shape in shapes]] = np.minimum(found, MAX_AMOUNT)
     return amounts
 
 

@@ -21,7 +21,7 @@ EXPRESSIONS: dict[str, dict[str, float]] = {
     # AU6 + AU12
     "happy": {**_both("mouthSmile", 0.7), **_both("cheekSquint", 0.5), **_both("eyeSquint", 0.25)},
     # AU1 + AU4 + AU15 (+ AU17)
-    "sad": {"browInnerUp": 0.75, **_both("browDown", 0.2), **_both("mouthFrown", 0.6),
+    "sad": {"browInnerUp": 0.75, **_both("browDown", 0.1), **_both("mouthFrown", 0.7),
             "mouthShrugLower": 0.3, **_both("eyeBlink", 0.15)},
     # AU4 + AU5 + AU7 + AU23
     "angry": {**_both("browDown", 0.85), **_both("eyeSquint", 0.35), **_both("eyeWide", 0.2),
@@ -30,13 +30,13 @@ EXPRESSIONS: dict[str, dict[str, float]] = {
     "surprised": {"browInnerUp": 0.85, **_both("browOuterUp", 0.8), **_both("eyeWide", 0.7),
                   "jawOpen": 0.22},
     # AU1 + AU2 + AU4 + AU5 + AU20 + AU26
-    "fear": {"browInnerUp": 0.85, **_both("browOuterUp", 0.4), **_both("browDown", 0.25),
-             **_both("eyeWide", 0.6), **_both("mouthStretch", 0.5), "jawOpen": 0.1},
+    "fear": {"browInnerUp": 0.85, **_both("browOuterUp", 0.4), **_both("browDown", 0.15),
+             **_both("eyeWide", 0.6), **_both("mouthStretch", 0.6), "jawOpen": 0.1},
     # AU9 + AU10 + AU15 + AU17
-    "disgusted": {**_both("noseSneer", 0.7), **_both("mouthUpperUp", 0.45), **_both("browDown", 0.4),
+    "disgusted": {**_both("noseSneer", 0.7), **_both("mouthUpperUp", 0.6), **_both("browDown", 0.3),
                   **_both("mouthFrown", 0.3), **_both("cheekSquint", 0.3), "mouthShrugLower": 0.3},
     # unilateral AU12 + AU14
-    "contempt": {"mouthSmileRight": 0.5, "mouthDimpleRight": 0.45, "eyeSquintRight": 0.1,
+    "contempt": {"mouthSmileRight": 0.7, "mouthDimpleRight": 0.5, "eyeSquintRight": 0.1,
                  "browOuterUpRight": 0.15},
 }
 assert set(EXPRESSIONS) == set(EMOTIONS)
