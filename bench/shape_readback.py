@@ -26,7 +26,7 @@ import numpy as np
 
 from facecue.evaluation import devset
 from facecue.evaluation.expression_probe import emotion_weights, other_side, probe_frames, shape_weights
-from facecue.evaluation.expression_reader import SIGNATURES, ExpressionReader, signature_score
+from facecue.evaluation.expression_reader import SIGNATURE_RISE, SIGNATURES, ExpressionReader, signature_score
 from facecue.names import ARKIT_INDEX, ARKIT_NAMES
 
 EXPRESSION_SHAPES = (
@@ -35,7 +35,6 @@ EXPRESSION_SHAPES = (
     "mouthStretchLeft", "mouthUpperUpLeft", "mouthLowerDownLeft", "mouthPressLeft", "mouthShrugLower",
     "mouthShrugUpper", "mouthPucker", "mouthFunnel", "mouthRollLower", "jawOpen", "cheekPuff",
 )
-RISE_TARGET = 0.15
 
 
 def main() -> int:
@@ -49,7 +48,7 @@ def main() -> int:
 
     from facecue.pipeline import Pipeline
     root = devset.fetch(quiet=True)
-    reader = ExpressionReader(devset.model_path(root, "face_landmarker.task"))
+    reader = ExpressionReader.from_devset(root)
     pipeline = Pipeline()
     emotions = list(SIGNATURES)
     start = time.perf_counter()
@@ -81,11 +80,11 @@ def main() -> int:
     print("\nlargest other rise (first face … last)")
     for name in args.shapes:
         print(f"{name:18s} " + " | ".join(leaks[name][f] for f in faces))
-    print(f"\nsignature rise of each emotion's expression alone (target ≥ {RISE_TARGET}; * = miss)")
+    print(f"\nsignature rise of each emotion's expression alone (target ≥ {SIGNATURE_RISE}; * = miss)")
     print(f"{'emotion':18s} " + " ".join(f"{f:>7s}" for f in faces) + "    min")
     for emotion in emotions:
         values = [signatures[emotion][f] for f in faces]
-        cells = [f"{v:+.2f}{'*' if v < RISE_TARGET else ' '}" for v in values]
+        cells = [f"{v:+.2f}{'*' if v < SIGNATURE_RISE else ' '}" for v in values]
         print(f"{emotion:18s} " + " ".join(f"{c:>7s}" for c in cells) + f"  {min(values):+.2f}")
     if args.json:
         args.json.write_text(json.dumps({"rises": rises, "leaks": leaks, "signatures": signatures}, indent=1))

@@ -211,8 +211,8 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
         brow = topo.group(f"{side}_brow")
         reach = np.abs(face.v[brow, 0])
         t = (reach - reach.min()) / max(np.ptp(reach), 1e-6)      # 0 inner … 1 outer
-        shapes[f"browDown{s}"] = face.spread(
-            {int(i): (-sign * 0.5 * (1 - ti), -0.9, 0) for i, ti in zip(brow, t)}, 0.8)
+        brow_down = {int(i): (-sign * 0.5 * (1 - ti), -0.9, 0) for i, ti in zip(brow, t)}
+        shapes[f"browDown{s}"] = face.spread(brow_down, 0.8)
         shapes[f"browOuterUp{s}"] = face.spread({int(i): (0, 1.2 * ti, 0) for i, ti in zip(brow, t)}, 0.9)
         inner_up = {int(i): (0, 1.4 * (1 - ti), 0) for i, ti in zip(brow, t)}
         shapes.setdefault("browInnerUp", np.zeros_like(face.v))
@@ -225,10 +225,9 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
         cheek_point = 50 if side == "right" else 280
         shapes[f"cheekSquint{s}"] = face.spread({cheek_point: (0, 0.35, 0.05)}, 1.0) + 0.7 * lids["lower_lid_up"]
         nose_side = 129 if side == "right" else 358
+        inner_brow_down = {i: move for (i, move), ti in zip(brow_down.items(), t) if ti < 0.5}
         shapes[f"noseSneer{s}"] = (face.spread({nose_side: (0, 0.45, 0.05)}, 0.6) + 0.5 * shapes[f"mouthUpperUp{s}"]
-                                   + 0.35 * face.spread({int(i): (-sign * 0.5 * (1 - ti), -0.9, 0)
-                                                         for i, ti in zip(brow, t) if ti < 0.5}, 0.6)
-                                   + 0.4 * lids["lower_lid_up"])
+                                   + 0.35 * face.spread(inner_brow_down, 0.6) + 0.4 * lids["lower_lid_up"])
 
         shapes[f"eyeBlink{s}"] = lids["blink"]
         shapes[f"eyeSquint{s}"] = lids["squint"]

@@ -30,7 +30,7 @@ from .names import ARKIT_INDEX, ARKIT_NAMES
 
 DEAD_ZONE = 0.008          # corner lift (÷ face height) within this of the canonical level is neutral
 WIDTH_DEAD_ZONE = 0.04     # mouth width (÷ eye-corner distance) up to this past the canonical is neutral
-LIFT_WEIGHT = 5.0          # how much more the corners' level counts than the width when both can't be met
+FIT_WEIGHTS = np.array([5.0, 1.0])   # corner lift, width: the corners' level first, the width as it can
 MAX_AMOUNT = 4.0           # a lift past this many units of the basis' shape is not a smile: a bad mesh
 CORNERS = {"Left": topo.MOUTH_CORNER_LEFT, "Right": topo.MOUTH_CORNER_RIGHT}
 
@@ -76,8 +76,7 @@ def expression_amounts(local: np.ndarray, basis: np.ndarray | None = None) -> np
         shapes = [f"mouthSmile{side}" if excess > 0 else f"mouthFrown{side}", f"mouthStretch{side}"]
         moved = [local + basis[ARKIT_INDEX[shape]] for shape in shapes]
         effects = np.array([[corner_lift(face)[k] - lift[k], mouth_width(face) - width] for face in moved])
-        weight = np.array([LIFT_WEIGHT, 1.0])          # the corners' level first, the width as it can
-        found, _ = nnls(effects.T * weight[:, None], np.array([raised, wide]) * weight)
+        found, _ = nnls(effects.T * FIT_WEIGHTS[:, None], np.array([raised, wide]) * FIT_WEIGHTS)
         amounts[[ARKIT_INDEX[shape] for shape in shapes]] = np.minimum(found, MAX_AMOUNT)
     return amounts
 

@@ -27,6 +27,8 @@ SIGNATURES: dict[str, tuple[tuple[str, ...], ...]] = {
 }
 # Contempt is one-sided: each of its groups reads as the gap between the sides, not their mean.
 ONE_SIDED = {"contempt"}
+SIGNATURE_RISE = 0.15      # an emotion reads when its signature rises this much over the neutral face
+MODEL = "face_landmarker.task"
 
 
 class ExpressionReader:
@@ -39,6 +41,12 @@ class ExpressionReader:
                                                output_face_blendshapes=True, num_faces=1)
         self._landmarker = vision.FaceLandmarker.create_from_options(options)
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_devset(cls, root: Path) -> "ExpressionReader":
+        """The reader on the dev set's pinned copy of the model."""
+        from . import devset
+        return cls(devset.model_path(root, MODEL))
 
     def read(self, rgb: np.ndarray) -> np.ndarray | None:
         """(52,) ARKit weights in FaceCue's order, or None when no face is found."""
