@@ -1,12 +1,17 @@
 """Renderer throughput and memory: frames/s at 256² and 512² for several batch sizes.
 
     python bench/render.py [--sizes 256 512] [--batches 1 64] [--frames 256] [--device cpu|cuda]
+    python bench/render.py --stages [--sizes 256 512]     # where a frame's time goes
 
 Runs on the bundled sample photo and its precomputed landmarks (no MediaPipe needed, so it
 runs on GPU machines too), animated by the ARKit basis (speech-like jaw, blinks, gaze, head
 turns). Every configuration runs in its own process, after a warm-up batch, and all are
 printed side by side in one table: frames/s, × real time at 30 fps, speed-up over batch 1,
 and peak memory (process RSS on CPU, allocated memory on CUDA).
+
+With --stages, one process times each stage of the renderer's default batches (warp field,
+sampling, eye and mouth layers, conversion to 8 bits) and of writing the frames (PNG, JPEG,
+H.264), in milliseconds per frame, every size side by side.
 """
 from __future__ import annotations
 
@@ -42,10 +47,7 @@ def motion(reference, frames: int) -> np.ndarray:
     return relocate(local, pose, gaze, reference)[1]
 
 
-def run_one(size: str, batch: int, frames: int, device: str) -> dict:
-    import resource
-
-    import torch
+def prepared_sample(size: str, device: str):
     from PIL import Image
 
     from facecue.config import RenderSize
@@ -54,7 +56,86 @@ def run_one(size: str, batch: int, frames: int, device: str) -> dict:
     rgb = np.asarray(Image.open(SAMPLES / "face.jpg").convert("RGB"))
     reference = reference_from_landmarks(np.load(SAMPLES / "face_landmarks.npy"), rgb.shape[1], rgb.shape[0])
     renderer = WarpRenderer(device=device)
-    prepared = renderer.prepare(Portrait(rgb, reference), RenderSize.parse(size))
+    return renderer, renderer.prepare(Portrait(rgb, reference), RenderSize.parse(size)), reference
+
+
+def stage_times(size: str, frames: int, device: str) -> dict[str, float]:
+    """Milliseconds per frame in each stage, over the renderer's own batch size."""
+    import tempfile
+
+    import torch
+
+    from facecue.render.output import VideoWriter, encode_image
+    from facecue.render.renderer import to_uint8
+    renderer, prepared, reference = prepared_sample(size, device)
+    landmarks = motion(reference, frames)
+    spent: dict[str, float] = {}
+
+    def timed(stage, call, *args):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        result = call(*args)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        spent[stage] = spent.get(stage, 0.0) + time.perf_counter() - start
+        return result
+
+    silence = _silent_wav()
+    with tempfile.TemporaryDirectory() as folder, torch.no_grad():
+        video = VideoWriter(Path(folder) / "take.mp4", REAL_TIME_FPS, prepared.framing.width,
+                            prepared.framing.height, silence)
+        for warm_up in (True, False):
+            spent.clear()
+            for start in range(0, frames, renderer.batch_frames):
+                points = timed("warp field", renderer.photo_points, landmarks[start: start + renderer.batch_frames])
+                field = timed("warp field", renderer.warp_field, prepared, points)
+                rendered, masks = timed("sampling", renderer.warp_photo, prepared, field, len(points))
+                timed("eye and mouth layers", renderer.draw_layers, prepared, rendered, masks, points)
+                pixels = timed("to 8 bits", lambda: to_uint8(rendered.clamp_(0, 1)))
+                for frame in pixels:
+                    timed("PNG", encode_image, frame, "png")
+                    timed("JPEG", encode_image, frame, "jpeg")
+                timed("H.264", video.write, pixels)
+                if warm_up:
+                    break
+        video.close()
+    return {stage: 1000 * seconds / frames for stage, seconds in spent.items()}
+
+
+def _silent_wav() -> bytes:
+    import io
+    import wave
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(16_000)
+        wav.writeframes(bytes(2 * 16_000))
+    return buffer.getvalue()
+
+
+def print_stages(sizes: list[str], frames: int, device: str) -> None:
+    columns = {size: stage_times(size, frames, device) for size in sizes}
+    render_stages = ("warp field", "sampling", "eye and mouth layers", "to 8 bits")
+    print(f"renderer stages on {device}, ms per frame over {frames} frames (renderer's own batch size)")
+    print(f"{'stage':<22}" + "".join(f"{size + '²':>10} {'share':>6}" for size in sizes))
+    for stage in (*render_stages, "render total", "PNG", "JPEG", "H.264"):
+        cells = []
+        for size in sizes:
+            times = columns[size]
+            total = sum(times[s] for s in render_stages)
+            value = total if stage == "render total" else times[stage]
+            share = f"{100 * value / total:>5.0f}%" if stage in render_stages else f"{'':>6}"
+            cells.append(f"{value:>10.2f} {share}")
+        print(f"{stage:<22}" + "".join(cells))
+    print("frames/s, rendering only: " + ", ".join(
+        f"{size}² {1000 / sum(columns[size][s] for s in render_stages):.0f}" for size in sizes))
+
+
+def run_one(size: str, batch: int, frames: int, device: str) -> dict:
+    import resource
+
+    import torch
+    renderer, prepared, reference = prepared_sample(size, device)
     landmarks = motion(reference, max(frames, batch))
     for _ in renderer.batches(prepared, landmarks[:batch], batch):         # warm-up
         pass
@@ -75,11 +156,15 @@ def main() -> None:
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 64])
     parser.add_argument("--frames", type=int, default=256, help="frames rendered per configuration")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
+    parser.add_argument("--stages", action="store_true", help="time each stage of rendering and encoding")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.device is None:
         import torch
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.stages:
+        print_stages(args.sizes, args.frames, args.device)
+        return
     if args.one:
         print(json.dumps(run_one(args.one[0], int(args.one[1]), args.frames, args.device)))
         return

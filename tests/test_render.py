@@ -118,6 +118,29 @@ def test_batches_render_the_same_as_single_frames(renderer, prepared, happy_take
     assert np.mean(difference > 1) < 1e-4 and difference.max() <= 2
 
 
+def test_the_spline_evaluated_in_blocks_equals_one_dense_sum(monkeypatch):
+    # The warp's spline is summed block by block (queries and frames) to stay in cache; the
+    # blocks must tile every query of every frame exactly once.
+    from facecue.render import thin_plate
+    monkeypatch.setattr(thin_plate, "CPU_BLOCK_ELEMENTS", 1)                # one frame per block
+    generator = torch.Generator().manual_seed(3)
+    targets = torch.rand(3, 40, 2, generator=generator) * 2 - 1
+    values = torch.rand(3, 40, 2, generator=generator) * 0.2
+    queries = torch.rand(2 * thin_plate.CPU_QUERY_BLOCK + 17, 2, generator=generator) * 3 - 1.5
+    coefficients = thin_plate.fit(targets, values)
+    blocked = thin_plate.evaluate(coefficients, targets, queries).double().numpy()
+
+    q, t, c = queries.double().numpy(), targets.double().numpy(), coefficients.numpy()
+    r2 = ((q[None, :, None] - t[:, None]) ** 2).sum(-1)
+    kernel = np.where(r2 > 0, r2 * np.log(np.maximum(r2, 1e-300)), 0.0)
+    dense = kernel @ c[:, :40] + c[:, 40:41] + q[None] @ c[:, 41:]
+    assert np.abs(blocked - dense).max() < 2e-4             # the kernel itself is float32
+    # … and the spline passes through its controls.
+    at_controls = np.stack([thin_plate.evaluate(coefficients[i:i + 1], targets[i:i + 1], targets[i]).numpy()[0]
+                            for i in range(3)])
+    assert np.abs(at_controls - values.numpy()).max() < 5e-3       # smoothed a little
+
+
 def _look(reference, yaw: float, pitch: float):
     angles = np.tile(np.array([[yaw, pitch], [yaw, pitch]], np.float32), (1, 1, 1))
     _, image = relocate(reference.local[None], reference.pose[None], angles, reference)

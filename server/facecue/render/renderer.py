@@ -70,28 +70,52 @@ class WarpRenderer:
         for start in range(0, len(landmarks_image), step):
             with torch.no_grad():
                 frames = self.render_tensor(prepared, landmarks_image[start: start + step])
-            yield frames.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+            yield to_uint8(frames)
 
     def render_tensor(self, prepared: PreparedPortrait, landmarks_image: np.ndarray) -> torch.Tensor:
         """(F, 3, H, W) float frames in [0, 1] on the renderer's device."""
+        photo_points = self.photo_points(landmarks_image)
+        field = self.warp_field(prepared, photo_points)
+        frames, masks = self.warp_photo(prepared, field, len(photo_points))
+        self.draw_layers(prepared, frames, masks, photo_points)
+        return frames.clamp_(0, 1)
+
+    # The stages of render_tensor, one call each (bench/render.py --stages times them).
+
+    def photo_points(self, landmarks_image: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(landmarks_image)[..., :2], dtype=torch.float32, device=self.device)
+
+    def warp_field(self, prepared: PreparedPortrait, photo_points: torch.Tensor) -> torch.Tensor | None:
+        """Photo px (F, h, w, 2) each pixel of the warped box shows; None when the box is empty."""
+        face = FaceFrame.of(prepared.landmarks)
+        box = field_box(face, prepared.framing)
+        if not (box[2] > box[0] and box[3] > box[1]):
+            return None
+        return backward_field(prepared.landmarks, photo_points, face, prepared.framing, box, self.grid_cells)
+
+    def warp_photo(self, prepared: PreparedPortrait, field: torch.Tensor | None,
+                   count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The photo and its eye and mouth masks sampled through the field, over the still background."""
         framing = prepared.framing
-        photo_points = torch.as_tensor(np.asarray(landmarks_image)[..., :2], dtype=torch.float32, device=self.device)
-        count = photo_points.shape[0]
         frames = prepared.background.expand(count, -1, -1, -1).clone()
         masks = torch.zeros(count, 3, framing.height, framing.width, device=self.device)   # eyes, mouth
-
-        face = FaceFrame.of(prepared.landmarks)
-        box = field_box(face, framing)
-        x0, y0, x1, y1 = box
-        if x1 > x0 and y1 > y0:
-            field = backward_field(prepared.landmarks, photo_points, face, framing, box, self.grid_cells)
+        if field is not None:
+            x0, y0, x1, y1 = field_box(FaceFrame.of(prepared.landmarks), framing)
             warped = F.grid_sample(prepared.source.expand(count, -1, -1, -1), source_grid(prepared, field),
                                    mode="bilinear", padding_mode="border", align_corners=False)
             frames[:, :, y0:y1, x0:x1] = warped[:, :3]
             masks[:, :, y0:y1, x0:x1] = warped[:, 3:]
+        return frames, masks
 
+    def draw_layers(self, prepared: PreparedPortrait, frames: torch.Tensor, masks: torch.Tensor,
+                    photo_points: torch.Tensor) -> None:
+        framing = prepared.framing
         origin = torch.as_tensor(framing.origin, dtype=torch.float32, device=self.device)
         points = (photo_points - origin) * framing.scale
         layers.draw_eyes(frames, masks[:, :2], points, photo_points, prepared)
         layers.draw_mouth(frames, masks[:, 2], points, photo_points, prepared)
-        return frames.clamp_(0, 1)
+
+
+def to_uint8(frames: torch.Tensor) -> np.ndarray:
+    """(F, 3, H, W) floats in [0, 1] → (F, H, W, 3) uint8 on the host."""
+    return frames.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

@@ -16,12 +16,16 @@ def pixel_centres(shape: tuple[int, int], device) -> torch.Tensor:
 
 
 def _segment_distance(points: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
-    """Distance from each pixel to the nearest of the segments (F, E, 2) → (F, H, W)."""
-    p = points[..., None, :]                                   # (F, H, W, 1, 2)
-    a = starts[:, None, None]                                  # (F, 1, 1, E, 2)
-    ab = (ends - starts)[:, None, None]
-    t = (((p - a) * ab).sum(-1) / ab.square().sum(-1).clamp_min(1e-9)).clamp(0, 1)
-    return (p - a - t[..., None] * ab).norm(dim=-1).amin(-1)
+    """Distance from each pixel to the nearest of the segments (F, E, 2) → (F, H, W).
+
+    Worked per coordinate on (F, H, W, E) planes, and the root taken after the minimum:
+    the pixel × edge tensors are the renderer's largest after the warp's kernel."""
+    ax, ay = starts[:, None, None, :, 0], starts[:, None, None, :, 1]
+    abx, aby = (ends - starts)[:, None, None, :, 0], (ends - starts)[:, None, None, :, 1]
+    dx, dy = points[..., 0, None] - ax, points[..., 1, None] - ay          # (F, H, W, E)
+    inverse_length = 1 / (abx.square() + aby.square()).clamp_min(1e-9)
+    t = ((dx * abx).add_(dy * aby)).mul_(inverse_length).clamp_(0, 1)
+    return (dx.sub_(t * abx).square_().add_(dy.sub_(t * aby).square_())).amin(-1).sqrt_()
 
 
 def _inside(points: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
