@@ -89,7 +89,7 @@ def stream_latency(pipeline, audio_path: Path) -> np.ndarray:
             for start_frame, arrays in client.stream(paced(), SAMPLES / "face.jpg", fps=FPS):
                 now = time.perf_counter()
                 for frame in range(start_frame, start_frame + len(arrays["pose"])):
-                    needed = int(np.ceil(frame / FPS * 16000 / chunk)) * chunk + chunk
+                    needed = int(np.floor(frame / FPS * 16000 / chunk)) * chunk + chunk   # the chunk holding it
                     sent = sent_at.get(needed) or max(sent_at.values())
                     latencies.append(now - sent)
     finally:

@@ -128,3 +128,69 @@ def test_neural_model_rests_on_the_same_mouth_whatever_the_photo(faces, aligned_
         pressed = take.blendshapes[:, [ARKIT_INDEX["mouthPressLeft"], ARKIT_INDEX["mouthClose"]]]
         assert np.mean(pressed > 0.5) < 0.5, face_name
     assert max(resting.values()) < 0.04 and max(resting.values()) - min(resting.values()) < 0.015, resting
+
+
+def _streamed(pipeline, face, clip, chunk_s: float = 0.02):
+    """A clip pushed through a live session in chunks: (landmarks_local, [(heard_s, first, end) per batch])."""
+    from facecue.streaming import StreamSession
+    session = StreamSession(pipeline.backends["procedural"], face, emotion="neutral", intensity=1.0, fps=30.0, seed=0)
+    chunk, local, sent = int(chunk_s * 16000), [], []
+    for start in range(0, len(clip.audio.samples), chunk):
+        for batch in session.push(clip.audio.samples[start: start + chunk]):
+            sent.append((session.heard_s, batch.start_frame, batch.start_frame + batch.frame_count))
+            local.append(batch.arrays["landmarks_local"])
+    local += [batch.arrays["landmarks_local"] for batch in session.finish()]
+    return np.concatenate(local), sent
+
+
+def test_streamed_lips_close_and_open_on_real_speech(pipeline, faces, recognised_clips):
+    """A live session's mouth on real speech (phones decoded as the chunks arrive): the lips
+    meet at bilabials and open on vowels. The mouth follows each window's newest phones: a
+    mouth eased over a quarter second, as the head is, closed 0.18 of them at these hops."""
+    scores = []
+    for clip in recognised_clips[2:]:
+        local, _ = _streamed(pipeline, faces["teeth"], clip)
+        gap, width = lipsync.mouth_measures(local)
+        scores.append(lipsync.score(gap, width, clip.reference_phones, 30.0, clip.duration_s))
+    summary = lipsync.pooled(scores)
+    assert summary["closure"] >= 0.6 and summary["open_closed"] >= 4 and summary["silence_open"] <= 0.3, summary
+    assert abs(summary["lag"]) <= 1, summary
+
+
+def test_stream_sends_each_frame_within_its_look_ahead_and_one_hop(pipeline, faces, recognised_clips):
+    from facecue.streaming import HOP_S, LOOKAHEAD_S
+    clip = recognised_clips[0]
+    _, sent = _streamed(pipeline, faces["closed"], clip)
+    late = [heard - first / 30.0 for heard, first, _ in sent]            # the oldest frame of each batch
+    early = [heard - (end - 1) / 30.0 for heard, _, end in sent]         # the newest
+    assert min(early) >= LOOKAHEAD_S - 1e-6                              # never before its right context arrived
+    assert max(late) <= LOOKAHEAD_S + HOP_S + 0.02 + 1 / 30.0 + 1e-6     # nor held back past the next hop
+
+
+def test_live_phones_keep_stream_time_across_utterances(root, monkeypatch):
+    """Speech at known times in a long stream: the decoder closes utterances in the pauses
+    (bounded memory) and every phone keeps its place in stream time."""
+    from facecue.audio import load_audio
+    from facecue.phonemes import LivePhones
+    monkeypatch.setattr(LivePhones, "LONG_UTTERANCE_S", 2.0)
+    monkeypatch.setattr(LivePhones, "KEEP_S", 30.0)
+    speech = load_audio(devset.clip_path(root, "something")).samples
+    starts = [0.5, 4.0, 8.0]
+    stream = np.zeros(int(12.0 * 16000), np.float32)
+    for at in starts:
+        stream[int(at * 16000): int(at * 16000) + len(speech)] = speech
+    live = LivePhones()
+    for begin in range(0, len(stream), 320):
+        live.feed(stream[begin: begin + 320])
+    assert len(live._closed) > 0                                         # utterances were closed in pauses
+    segments = live.segments(0.0)
+    assert np.all(np.diff(segments.start_s) > 0) and np.all(segments.end_s > segments.start_s)
+    spoken = np.array([p != SILENCE for p in segments.phones])
+    middles = (segments.start_s + segments.end_s)[spoken] / 2
+    duration = len(speech) / 16000
+    inside = np.any([(middles > at - 0.1) & (middles < at + duration + 0.1) for at in starts], axis=0)
+    assert inside.mean() > 0.9 and spoken.sum() > 30
+    for at in starts:                                                    # each copy of the speech is heard
+        assert np.sum((middles > at) & (middles < at + duration)) >= 8
+    later = live.segments(4.0)                                           # timed from the window's start
+    assert later.start_s[0] >= 0 and np.isclose(later.end_s[-1], segments.end_s[-1] - 4.0)

@@ -105,6 +105,22 @@ def seal_lips(neutral: np.ndarray) -> np.ndarray:
     return sealed.astype(np.float32)
 
 
+def rest_and_basis(neutral: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lips-sealed rest of a neutral face and the basis built on it: where every take's
+    motion starts from. Cached per face (read-only arrays): a live stream asks for them at
+    every window, and building the basis costs several times a window's other cue work."""
+    return _rest_and_basis(np.ascontiguousarray(neutral, np.float32).tobytes())
+
+
+@lru_cache(maxsize=16)
+def _rest_and_basis(neutral_bytes: bytes) -> tuple[np.ndarray, np.ndarray]:
+    rest = seal_lips(np.frombuffer(neutral_bytes, np.float32).reshape(-1, 3))
+    basis = build_basis(rest)
+    rest.setflags(write=False)
+    basis.setflags(write=False)
+    return rest, basis
+
+
 def _curve(points: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Height of a contour (sorted by x) at ``x``."""
     order = np.argsort(points[:, 0])

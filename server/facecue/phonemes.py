@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import FEATURE_RATE, HOP, Audio
+from .audio import FEATURE_RATE, HOP, SAMPLE_RATE, Audio
 
 SILENCE = "SIL"
 
@@ -67,14 +67,89 @@ class PhoneLoop:
         return _segments(segs, "recognition")
 
 
+class LivePhones:
+    """Phone-loop recognition of a live stream, decoded once, chunk by chunk, as it arrives.
+
+    Re-recognising a sliding window costs about 60 ms per window; decoding each chunk as it
+    comes costs about 2 ms per 40 ms of audio. ``segments`` reads the decoder's best path so
+    far (its last tenth of a second may still change). The utterance is closed and a new one
+    begun in a pause once it is long, and always after ``MAX_UTTERANCE_S``, so the decoder's
+    memory and the path's length stay bounded on streams of any length; segments that ended
+    long ago are dropped."""
+
+    PAUSE_S = 0.3                # a silence this long ends a long utterance
+    LONG_UTTERANCE_S = 20.0
+    MAX_UTTERANCE_S = 60.0
+    KEEP_S = 10.0                # closed segments kept for windows that reach back this far
+
+    def __init__(self):
+        from pocketsphinx import Decoder
+        self._decoder = Decoder(allphone=str(_model_dir() / "en-us-phone.lm.bin"), lw=2.0, pip=0.3,
+                                beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+        self._closed: list[tuple[str, float, float]] = []       # (phone, start s, end s) in stream time
+        self._utterance_start_s = 0.0
+        self._heard_s = 0.0
+        self._open = False
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Decode 16 kHz float samples (full scale ±1) that follow the ones fed before."""
+        pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+        with _lock:
+            if not self._open:
+                self._decoder.start_utt()
+                self._open, self._utterance_start_s = True, self._heard_s
+            self._decoder.process_raw(pcm, full_utt=False)
+        self._heard_s += len(samples) / SAMPLE_RATE
+        if self._should_close():
+            self._close()
+
+    def segments(self, start_s: float) -> PhoneSegments:
+        """Phones that end after ``start_s``, timed from ``start_s``."""
+        segs = [seg for seg in self._closed + self._open_segments() if seg[2] > start_s]
+        phones = tuple(_phone_name(p) for p, _, _ in segs)
+        start = np.array([max(s, start_s) for _, s, _ in segs], np.float64) - start_s
+        end = np.array([e for _, _, e in segs], np.float64) - start_s
+        return PhoneSegments(phones, start, end, "recognition, live")
+
+    def _open_segments(self) -> list[tuple[str, float, float]]:
+        return self._decoded() if self._open else []
+
+    def _decoded(self) -> list[tuple[str, float, float]]:
+        """The decoder's best path (partial while the utterance is open) in stream seconds."""
+        with _lock:
+            segs = [(s.word, s.start_frame, s.end_frame) for s in (self._decoder.seg() or [])]
+        return [(p, self._utterance_start_s + a / FEATURE_RATE, self._utterance_start_s + (b + 1) / FEATURE_RATE)
+                for p, a, b in segs]
+
+    def _should_close(self) -> bool:
+        length = self._heard_s - self._utterance_start_s
+        if length >= self.MAX_UTTERANCE_S:
+            return True
+        if length < self.LONG_UTTERANCE_S:
+            return False
+        last = self._open_segments()[-1:]
+        return bool(last) and _phone_name(last[0][0]) == SILENCE and last[0][2] - last[0][1] >= self.PAUSE_S
+
+    def _close(self) -> None:
+        with _lock:
+            self._decoder.end_utt()
+        segs = self._decoded()
+        self._open = False
+        self._closed = [seg for seg in self._closed + segs if seg[2] > self._heard_s - self.KEEP_S]
+
+
 def recognise(audio: Audio, loop: PhoneLoop | None = None) -> PhoneSegments:
     """Phones recognised by ``loop``, or by a fresh phone loop (about 0.2 s to load)."""
     return (loop or PhoneLoop()).recognise(audio)
 
 
+def _phone_name(phone: str) -> str:
+    """ARPAbet without stress digits; silences and fillers as SIL."""
+    return SILENCE if phone.startswith(("SIL", "+", "<")) else re.sub(r"\d", "", phone)
+
+
 def _segments(segs: list[tuple[str, int, int]], method: str) -> PhoneSegments:
-    phones = tuple(SILENCE if p.startswith(("SIL", "+", "<")) else re.sub(r"\d", "", p)
-                   for p, _, _ in segs)
+    phones = tuple(_phone_name(p) for p, _, _ in segs)
     start = np.array([s for _, s, _ in segs], dtype=np.float64) / FEATURE_RATE
     end = (np.array([e for _, _, e in segs], dtype=np.float64) + 1) / FEATURE_RATE
     return PhoneSegments(phones, start, end, method)

@@ -39,15 +39,15 @@ def other_side(name: str) -> str | None:
 
 def probe_frames(pipeline, photo: str | Path, weights: np.ndarray, size: str = "256") -> np.ndarray:
     """(len(weights), H, W, 3) uint8 frames of ``photo`` showing each row of ``weights``."""
-    from ..arkit_basis import apply_basis, build_basis, seal_lips
+    from ..arkit_basis import apply_basis, rest_and_basis
     from ..config import RenderSize
     from ..reference import read_image, without_expression
     from ..relocation import relocate
     from ..render import Portrait
     rgb, _ = read_image(photo)
     reference = without_expression(pipeline.analyze_photo(photo))
-    rest = seal_lips(reference.local)
-    local = apply_basis(rest, build_basis(rest), np.asarray(weights, np.float32))
+    rest, basis = rest_and_basis(reference.local)
+    local = apply_basis(rest, basis, np.asarray(weights, np.float32))
     count = len(local)
     gaze = np.stack([reference.eyes[eye].rest_angles for eye in ("left", "right")])
     _, image = relocate(local, np.repeat(reference.pose[None], count, 0), np.repeat(gaze[None], count, 0), reference)

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .. import topology as topo
-from ..arkit_basis import apply_basis, build_basis, seal_lips
+from ..arkit_basis import apply_basis, rest_and_basis
 from ..blendshape_solver import solve_offsets
 from ..controls import auto_emotion, intensity_track
 from ..cues import CueInputs, CueTrack
@@ -203,8 +203,7 @@ class _Plan:
         if not controls.gaze:
             angles = np.zeros_like(angles)
         labels = labels_from_angles(angles)
-        rest = seal_lips(ref.local)          # the rest the model learned from: lips closed, no expression
-        basis = build_basis(rest)
+        rest, basis = rest_and_basis(ref.local)     # the rest the model learned from: lips closed, no expression
         points = rep.SUBSET[SOLVE_ROWS]
         offsets = rep.decode_landmarks(code, rest)[:, SOLVE_ROWS]
         weights = solve_offsets(offsets, points, rest, angles, basis)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..arkit_basis import LOOK_SHAPES, apply_basis, build_basis, look_weights, seal_lips
+from ..arkit_basis import LOOK_SHAPES, apply_basis, look_weights, rest_and_basis
 from ..cues import CueInputs, CueTrack
 from ..controls import auto_emotion, intensity_track, region_mix
 from ..gaze import labels_from_angles
@@ -11,7 +11,6 @@ from ..names import ARKIT_INDEX, AUTO_EMOTION, EMOTIONS
 from . import blinks, expression, gaze_process, head_motion
 from .signals import smooth, smooth_noise
 from .speech_mouth import lip_seal, speech_mouth
-
 
 
 class ProceduralBackend:
@@ -29,8 +28,7 @@ class ProceduralBackend:
         features = inputs.features.at(times)
         activity = features.speech_activity()
         ref, controls = inputs.reference, inputs.controls
-        rest = seal_lips(ref.local)         # speech starts from, and returns to, closed lips
-        basis = build_basis(rest)
+        rest, basis = rest_and_basis(ref.local)     # speech starts from, and returns to, closed lips
         emotion = auto_emotion(inputs.features, fps) if inputs.emotion == AUTO_EMOTION else inputs.emotion
         intensity = intensity_track(controls, inputs.intensity, inputs.emotion, features, times)
         overall = float(intensity.mean())
