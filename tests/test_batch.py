@@ -92,6 +92,14 @@ def test_a_batch_killed_midway_completes_on_retry(lines, tmp_path):
     assert "skipped" in rerun.stdout and "6 takes" in rerun.stdout
 
 
+def test_ray_workers_fill_the_cluster_once_each():
+    assert batch.ray_worker_count({"CPU": 8.0}, 0.0, 100) == 8
+    assert batch.ray_worker_count({"CPU": 8.0, "GPU": 2.0}, 0.5, 100) == 4          # GPU shares bound it
+    assert batch.ray_worker_count({"CPU": 8.0, "GPU": 1.0}, 0.3, 100) == 3
+    assert batch.ray_worker_count({"CPU": 8.0}, 0.0, 3) == 3                        # never more than takes
+    assert batch.ray_worker_count({}, 0.0, 5) == 1
+
+
 def test_ray_batch_survives_a_killed_worker(lines, tmp_path):
     ray = pytest.importorskip("ray")
     import psutil
@@ -104,7 +112,7 @@ def test_ray_batch_survives_a_killed_worker(lines, tmp_path):
             deadline = time.time() + 120
             while time.time() < deadline and not killed:
                 for proc in psutil.process_iter(["cmdline"]):
-                    if "run_take" in " ".join(proc.info["cmdline"] or []):
+                    if "TakeWorker.make" in " ".join(proc.info["cmdline"] or []):     # a take in progress
                         proc.kill()
                         killed.append(proc.pid)
                         return

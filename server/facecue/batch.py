@@ -182,15 +182,50 @@ def run_local(jobs: list[BatchJob], out_dir: Path, workers: int, on_outcome) -> 
 
 
 def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_per_take: float = 0.0) -> None:
-    """The same takes as Ray tasks; a task whose worker dies is retried (``max_retries``)."""
+    """The same takes on Ray: one long-lived worker (actor) per free CPU, or per GPU share,
+    each loading the models once and making take after take (a task per take would load
+    them again wherever Ray starts a fresh worker, and on GPUs Ray does so for every task).
+    A worker that dies is restarted and its take retried, up to ``RAY_RETRIES`` times."""
     import ray
     if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, log_to_driver=False)
-    remote = ray.remote(num_cpus=1, num_gpus=gpus_per_take, max_retries=3)(run_take)
-    pending = [remote.remote(job, str(out_dir)) for job in jobs]
-    while pending:
-        ready, pending = ray.wait(pending, num_returns=1)
-        on_outcome(ray.get(ready[0]))
+        ray.init(address=None if address == "local" else address, log_to_driver=False,
+                 **({"include_dashboard": False} if address == "local" else {}))
+    maker = ray.remote(num_cpus=1, num_gpus=gpus_per_take, max_restarts=RAY_RETRIES,
+                       max_task_retries=RAY_RETRIES)(TakeWorker)
+    workers = [maker.remote() for _ in range(ray_worker_count(ray.cluster_resources(), gpus_per_take, len(jobs)))]
+    queue, running = list(jobs), {}
+    while queue or running:
+        while workers and queue:
+            worker, job = workers.pop(), queue.pop(0)
+            running[worker.make.remote(job, str(out_dir))] = (worker, job)
+        ready, _ = ray.wait(list(running), num_returns=1)
+        worker, job = running.pop(ready[0])
+        try:
+            outcome = ray.get(ready[0])
+            workers.append(worker)
+        except ray.exceptions.RayError as err:          # retries spent: this worker is gone
+            outcome = Outcome(job.name, "failed", error=f"Ray worker lost: {type(err).__name__}")
+            if not running and not workers and queue:   # none left to take the rest: start another
+                workers.append(maker.remote())
+        on_outcome(outcome)
+
+
+RAY_RETRIES = 3
+
+
+class TakeWorker:
+    """A Ray actor that makes takes in its own process, its pipeline loaded once."""
+
+    def make(self, job: BatchJob, out_dir: str) -> Outcome:
+        return run_take(job, out_dir)
+
+
+def ray_worker_count(resources: dict, gpus_per_take: float, takes: int) -> int:
+    """Workers the cluster can hold at once: one per CPU, and per GPU share when asked."""
+    count = int(resources.get("CPU", 1))
+    if gpus_per_take > 0:
+        count = min(count, int(resources.get("GPU", 0) / gpus_per_take + 1e-9))
+    return max(1, min(count, takes))
 
 
 @contextmanager
