@@ -65,6 +65,7 @@ def stage_times(size: str, frames: int, device: str) -> dict[str, float]:
 
     import torch
 
+    from facecue.audio import Audio
     from facecue.render.output import VideoWriter, encode_image
     from facecue.render.renderer import to_uint8
     renderer, prepared, reference = prepared_sample(size, device)
@@ -81,7 +82,7 @@ def stage_times(size: str, frames: int, device: str) -> dict[str, float]:
         spent[stage] = spent.get(stage, 0.0) + time.perf_counter() - start
         return result
 
-    silence = _silent_wav()
+    silence = Audio(np.zeros(16_000, np.float32), "silence").wav_bytes()
     with tempfile.TemporaryDirectory() as folder, torch.no_grad():
         video = VideoWriter(Path(folder) / "take.mp4", REAL_TIME_FPS, prepared.framing.width,
                             prepared.framing.height, silence)
@@ -89,8 +90,8 @@ def stage_times(size: str, frames: int, device: str) -> dict[str, float]:
             spent.clear()
             for start in range(0, frames, renderer.batch_frames):
                 points = timed("warp field", renderer.photo_points, landmarks[start: start + renderer.batch_frames])
-                field = timed("warp field", renderer.warp_field, prepared, points)
-                rendered, masks = timed("sampling", renderer.warp_photo, prepared, field, len(points))
+                warp = timed("warp field", renderer.warp_field, prepared, points)
+                rendered, masks = timed("sampling", renderer.warp_photo, prepared, warp, len(points))
                 timed("eye and mouth layers", renderer.draw_layers, prepared, rendered, masks, points)
                 pixels = timed("to 8 bits", lambda: to_uint8(rendered.clamp_(0, 1)))
                 for frame in pixels:
@@ -101,16 +102,6 @@ def stage_times(size: str, frames: int, device: str) -> dict[str, float]:
                     break
         video.close()
     return {stage: 1000 * seconds / frames for stage, seconds in spent.items()}
-
-
-def _silent_wav() -> bytes:
-    import io
-    import wave
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(16_000)
-        wav.writeframes(bytes(2 * 16_000))
-    return buffer.getvalue()
 
 
 def print_stages(sizes: list[str], frames: int, device: str) -> None:

@@ -181,6 +181,9 @@ def run_local(jobs: list[BatchJob], out_dir: Path, workers: int, on_outcome) -> 
             on_outcome(future.result())
 
 
+RAY_RETRIES = 3
+
+
 def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_per_take: float = 0.0) -> None:
     """The same takes on Ray: one long-lived worker (actor) per free CPU, or per GPU share,
     each loading the models once and making take after take (a task per take would load
@@ -208,9 +211,6 @@ def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_
             if not running and not workers and queue:   # none left to take the rest: start another
                 workers.append(maker.remote())
         on_outcome(outcome)
-
-
-RAY_RETRIES = 3
 
 
 class TakeWorker:

@@ -50,20 +50,18 @@ class PhoneLoop:
 
     pocketsphinx carries state from one utterance to the next (even with batch CMN and noise
     removal off), so a shared decoder's phones depended on what it had heard before — on
-    other takes made in the same process. A take gets a fresh loop; a live stream keeps one
-    for its session, so its phones depend on its own audio alone."""
+    other takes made in the same process. A take gets a fresh loop (a live stream, its own
+    ``LivePhones``), so its phones depend on its own audio alone."""
 
     def __init__(self):
-        from pocketsphinx import Decoder
-        self._decoder = Decoder(allphone=str(_model_dir() / "en-us-phone.lm.bin"), lw=2.0, pip=0.3,
-                                beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+        self._decoder = _phone_loop_decoder()
 
     def recognise(self, audio: Audio) -> PhoneSegments:
         with _lock:
             self._decoder.start_utt()
             self._decoder.process_raw(_pcm(audio), full_utt=True)
             self._decoder.end_utt()
-            segs = [(s.word, s.start_frame, s.end_frame) for s in (self._decoder.seg() or [])]
+            segs = _raw_segments(self._decoder)
         return _segments(segs, "recognition")
 
 
@@ -83,9 +81,7 @@ class LivePhones:
     KEEP_S = 10.0                # closed segments kept for windows that reach back this far
 
     def __init__(self):
-        from pocketsphinx import Decoder
-        self._decoder = Decoder(allphone=str(_model_dir() / "en-us-phone.lm.bin"), lw=2.0, pip=0.3,
-                                beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+        self._decoder = _phone_loop_decoder()
         self._closed: list[tuple[str, float, float]] = []       # (phone, start s, end s) in stream time
         self._utterance_start_s = 0.0
         self._heard_s = 0.0
@@ -106,7 +102,7 @@ class LivePhones:
     def segments(self, start_s: float) -> PhoneSegments:
         """Phones that end after ``start_s``, timed from ``start_s``."""
         segs = [seg for seg in self._closed + self._open_segments() if seg[2] > start_s]
-        phones = tuple(_phone_name(p) for p, _, _ in segs)
+        phones = tuple(p for p, _, _ in segs)
         start = np.array([max(s, start_s) for _, s, _ in segs], np.float64) - start_s
         end = np.array([e for _, _, e in segs], np.float64) - start_s
         return PhoneSegments(phones, start, end, "recognition, live")
@@ -117,9 +113,9 @@ class LivePhones:
     def _decoded(self) -> list[tuple[str, float, float]]:
         """The decoder's best path (partial while the utterance is open) in stream seconds."""
         with _lock:
-            segs = [(s.word, s.start_frame, s.end_frame) for s in (self._decoder.seg() or [])]
-        return [(p, self._utterance_start_s + a / FEATURE_RATE, self._utterance_start_s + (b + 1) / FEATURE_RATE)
-                for p, a, b in segs]
+            decoded = _segments(_raw_segments(self._decoder), "recognition, live")
+        start = self._utterance_start_s
+        return list(zip(decoded.phones, (decoded.start_s + start).tolist(), (decoded.end_s + start).tolist()))
 
     def _should_close(self) -> bool:
         length = self._heard_s - self._utterance_start_s
@@ -128,7 +124,7 @@ class LivePhones:
         if length < self.LONG_UTTERANCE_S:
             return False
         last = self._open_segments()[-1:]
-        return bool(last) and _phone_name(last[0][0]) == SILENCE and last[0][2] - last[0][1] >= self.PAUSE_S
+        return bool(last) and last[0][0] == SILENCE and last[0][2] - last[0][1] >= self.PAUSE_S
 
     def _close(self) -> None:
         with _lock:
@@ -143,13 +139,21 @@ def recognise(audio: Audio, loop: PhoneLoop | None = None) -> PhoneSegments:
     return (loop or PhoneLoop()).recognise(audio)
 
 
-def _phone_name(phone: str) -> str:
-    """ARPAbet without stress digits; silences and fillers as SIL."""
-    return SILENCE if phone.startswith(("SIL", "+", "<")) else re.sub(r"\d", "", phone)
+def _phone_loop_decoder():
+    """pocketsphinx's all-phone loop over its en-US phone language model."""
+    from pocketsphinx import Decoder
+    return Decoder(allphone=str(_model_dir() / "en-us-phone.lm.bin"), lw=2.0, pip=0.3,
+                   beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+
+
+def _raw_segments(decoder) -> list[tuple[str, int, int]]:
+    """The decoder's best path as ``(name, first frame, last frame)``."""
+    return [(s.word, s.start_frame, s.end_frame) for s in decoder.seg() or []]
 
 
 def _segments(segs: list[tuple[str, int, int]], method: str) -> PhoneSegments:
-    phones = tuple(_phone_name(p) for p, _, _ in segs)
+    phones = tuple(SILENCE if p.startswith(("SIL", "+", "<")) else re.sub(r"\d", "", p)
+                   for p, _, _ in segs)
     start = np.array([s for _, s, _ in segs], dtype=np.float64) / FEATURE_RATE
     end = (np.array([e for _, _, e in segs], dtype=np.float64) + 1) / FEATURE_RATE
     return PhoneSegments(phones, start, end, method)
@@ -280,7 +284,7 @@ def _align(pcm: bytes, text: str, phones: bool) -> list[tuple[str, int, int]]:
     if decoder.hyp() is None:
         raise RuntimeError("no alignment path")
     if not phones:
-        return [(s.word, s.start_frame, s.end_frame) for s in decoder.seg() or []]
+        return _raw_segments(decoder)
     decoder.set_alignment()
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)

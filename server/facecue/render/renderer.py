@@ -75,8 +75,8 @@ class WarpRenderer:
     def render_tensor(self, prepared: PreparedPortrait, landmarks_image: np.ndarray) -> torch.Tensor:
         """(F, 3, H, W) float frames in [0, 1] on the renderer's device."""
         photo_points = self.photo_points(landmarks_image)
-        field = self.warp_field(prepared, photo_points)
-        frames, masks = self.warp_photo(prepared, field, len(photo_points))
+        warp = self.warp_field(prepared, photo_points)
+        frames, masks = self.warp_photo(prepared, warp, len(photo_points))
         self.draw_layers(prepared, frames, masks, photo_points)
         return frames.clamp_(0, 1)
 
@@ -85,22 +85,24 @@ class WarpRenderer:
     def photo_points(self, landmarks_image: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.asarray(landmarks_image)[..., :2], dtype=torch.float32, device=self.device)
 
-    def warp_field(self, prepared: PreparedPortrait, photo_points: torch.Tensor) -> torch.Tensor | None:
-        """Photo px (F, h, w, 2) each pixel of the warped box shows; None when the box is empty."""
+    def warp_field(self, prepared: PreparedPortrait,
+                   photo_points: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int, int, int]] | None:
+        """Photo px (F, h, w, 2) each pixel of the warped box shows, and that output box
+        (x0, y0, x1, y1); None when the box is empty."""
         face = FaceFrame.of(prepared.landmarks)
         box = field_box(face, prepared.framing)
         if not (box[2] > box[0] and box[3] > box[1]):
             return None
-        return backward_field(prepared.landmarks, photo_points, face, prepared.framing, box, self.grid_cells)
+        return backward_field(prepared.landmarks, photo_points, face, prepared.framing, box, self.grid_cells), box
 
-    def warp_photo(self, prepared: PreparedPortrait, field: torch.Tensor | None,
+    def warp_photo(self, prepared: PreparedPortrait, warp: tuple[torch.Tensor, tuple[int, int, int, int]] | None,
                    count: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The photo and its eye and mouth masks sampled through the field, over the still background."""
+        """The photo and its eye and mouth masks sampled through the warp, over the still background."""
         framing = prepared.framing
         frames = prepared.background.expand(count, -1, -1, -1).clone()
         masks = torch.zeros(count, 3, framing.height, framing.width, device=self.device)   # eyes, mouth
-        if field is not None:
-            x0, y0, x1, y1 = field_box(FaceFrame.of(prepared.landmarks), framing)
+        if warp is not None:
+            field, (x0, y0, x1, y1) = warp
             warped = F.grid_sample(prepared.source.expand(count, -1, -1, -1), source_grid(prepared, field),
                                    mode="bilinear", padding_mode="border", align_corners=False)
             frames[:, :, y0:y1, x0:x1] = warped[:, :3]
