@@ -71,6 +71,29 @@ def test_metric_fails_lips_that_never_close_and_passes_lips_that_do(pipeline, fa
     assert lipsync.score(late, width, clip.reference_phones, fps, clip.duration_s).lag >= 2
 
 
+def _shifted(gap: np.ndarray, frames: int) -> np.ndarray:
+    """The gap shown ``frames`` late (early when negative), the edge held."""
+    index = np.clip(np.arange(len(gap)) - frames, 0, len(gap) - 1)
+    return gap[index]
+
+
+def test_pooled_lag_reads_a_steady_offset_between_frames(pipeline, faces, aligned_clips):
+    """At 60 fps one clip's correlation peak is flat; pooled over clips it finds the offset."""
+    fps = 60.0
+    measured = [(clip, *lipsync.mouth_measures(harness.make_take(pipeline.backends["procedural"], clip,
+                                                                  faces["teeth"], fps).local))
+                for clip in aligned_clips]
+
+    def pooled_lag(frames: int) -> float:
+        return lipsync.pooled([lipsync.score(_shifted(gap, frames), width, clip.reference_phones, fps,
+                                             clip.duration_s) for clip, gap, width in measured])["lag"]
+
+    in_sync = pooled_lag(0)
+    assert abs(in_sync) <= 1
+    for frames in (-3, 2, 4):
+        assert abs(pooled_lag(frames) - in_sync - frames) <= 0.5, frames
+
+
 @pytest.fixture(scope="module")
 def recognised_clips(root):
     """A fast slice (four clips, 13 bilabials) timed by recognition; bench/lipsync.py scores the whole set."""
@@ -194,3 +217,4 @@ def test_live_phones_keep_stream_time_across_utterances(root, monkeypatch):
         assert np.sum((middles > at) & (middles < at + duration)) >= 8
     later = live.segments(4.0)                                           # timed from the window's start
     assert later.start_s[0] >= 0 and np.isclose(later.end_s[-1], segments.end_s[-1] - 4.0)
+

@@ -15,7 +15,10 @@ Definitions (one take):
 - ``rounded_spread``: mean mouth width over rounded-vowel frames (UW UH W OW OY) / over spread
   ones (IY IH EH EY AE).
 - ``lag``: the shift (frames, within ±10) maximising the correlation of the gap with a vowel
-  indicator; positive means the mouth is late.
+  indicator; positive means the mouth is late. Pooled over clips, the correlations are summed
+  (each shift weighted by the frames it overlaps) and the peak is placed between frames by a
+  parabola: a short clip's peak is flat (neighbouring shifts within 1 % at 60 fps), so its own
+  whole-frame argmax is mostly noise, while the pooled peak finds a steady offset.
 """
 from __future__ import annotations
 
@@ -48,6 +51,8 @@ class LipSyncScores:
     silence_open: float       # NaN where the clip has no long pause
     rounded_spread: float     # NaN where the clip lacks rounded or spread vowels
     lag: float
+    lag_sums: tuple[float, ...] = ()    # Σ products of the standardised signals per shift −MAX_LAG…MAX_LAG
+    frames: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -101,18 +106,31 @@ def _ratio(a: np.ndarray, b: np.ndarray) -> float:
     return float(a.mean() / max(b.mean(), 1e-9))
 
 
-def lag_frames(gap: np.ndarray, vowel: np.ndarray) -> int:
-    """Shift k maximising corr(gap[t + k], vowel[t])."""
+SHIFTS = np.arange(-MAX_LAG, MAX_LAG + 1)
+
+
+def lag_sums(gap: np.ndarray, vowel: np.ndarray) -> np.ndarray:
+    """Σ_t g[t + k] · v[t] of the standardised gap and vowel indicator, per shift k in SHIFTS."""
     g = (gap - gap.mean()) / (gap.std() + 1e-12)
     v = (vowel - vowel.mean()) / (vowel.std() + 1e-12)
     n = len(g)
-    best, best_k = -np.inf, 0
-    for k in range(-MAX_LAG, MAX_LAG + 1):
-        a, b = (g[k:], v[: n - k]) if k >= 0 else (g[: n + k], v[-k:])
-        score = float(np.dot(a, b) / max(len(a), 1))
-        if score > best:
-            best, best_k = score, k
-    return best_k
+    return np.array([np.dot(g[k:], v[: n - k]) if k >= 0 else np.dot(g[: n + k], v[-k:]) for k in SHIFTS])
+
+
+def _overlaps(frames: int) -> np.ndarray:
+    return np.maximum(frames - np.abs(SHIFTS), 1)
+
+
+def peak_shift(sums: np.ndarray, overlaps: np.ndarray) -> float:
+    """The correlation peak between whole shifts: a parabola through the best shift and its neighbours."""
+    corr = sums / overlaps
+    best = int(np.argmax(corr))
+    if 0 < best < len(corr) - 1:
+        left, middle, right = corr[best - 1: best + 2]
+        curvature = left - 2 * middle + right
+        if curvature < 0:
+            return float(SHIFTS[best] + 0.5 * (left - right) / curvature)
+    return float(SHIFTS[best])
 
 
 def score(gap: np.ndarray, width: np.ndarray, phones: PhoneSegments, fps: float,
@@ -129,16 +147,18 @@ def score(gap: np.ndarray, width: np.ndarray, phones: PhoneSegments, fps: float,
             bilabials += 1
             closed_count += bool(gap[segment_frames(start, end, frames, fps)].min() < threshold)
     pauses = _pause_frames(phones, frames, fps, duration_s)
+    sums = lag_sums(gap, is_in(VOWELS).astype(np.float64))
     return LipSyncScores(
         closure=closed_count / bilabials if bilabials else float("nan"), bilabials=bilabials,
         open_closed=_ratio(gap[open_frames], gap[closed_frames]),
         silence_open=_ratio(gap[pauses], gap[open_frames]),
         rounded_spread=_ratio(width[is_in(ROUNDED)], width[is_in(SPREAD)]),
-        lag=float(lag_frames(gap, is_in(VOWELS).astype(np.float64))))
+        lag=float(SHIFTS[np.argmax(sums / _overlaps(frames))]), lag_sums=tuple(map(float, sums)), frames=frames)
 
 
 def pooled(scores: list[LipSyncScores]) -> dict:
-    """Summary over clips: closure pooled over all bilabials, ratios and |lag| averaged."""
+    """Summary over clips: closure pooled over all bilabials, ratios averaged, the lag from the
+    summed correlations (``clip_lag``: the mean |lag| of the clips' own whole-frame peaks)."""
     total = sum(s.bilabials for s in scores)
     closed = sum(s.closure * s.bilabials for s in scores if s.bilabials)
 
@@ -149,7 +169,15 @@ def pooled(scores: list[LipSyncScores]) -> dict:
     return {"closure": closed / total if total else float("nan"), "bilabials": total,
             "open_closed": mean("open_closed"), "silence_open": mean("silence_open"),
             "rounded_spread": mean("rounded_spread"),
-            "lag": float(np.mean([abs(s.lag) for s in scores])) if scores else float("nan")}
+            "lag": _pooled_lag(scores),
+            "clip_lag": float(np.mean([abs(s.lag) for s in scores])) if scores else float("nan")}
+
+
+def _pooled_lag(scores: list[LipSyncScores]) -> float:
+    if not scores:
+        return float("nan")
+    sums = np.sum([s.lag_sums for s in scores], axis=0)
+    return peak_shift(sums, np.sum([_overlaps(s.frames) for s in scores], axis=0))
 
 
 def meets(summary: dict) -> dict[str, bool]:
