@@ -218,3 +218,28 @@ def test_live_phones_keep_stream_time_across_utterances(root, monkeypatch):
     later = live.segments(4.0)                                           # timed from the window's start
     assert later.start_s[0] >= 0 and np.isclose(later.end_s[-1], segments.end_s[-1] - 4.0)
 
+
+def test_alignment_with_only_the_texts_words_equals_the_whole_dictionary(root, monkeypatch):
+    """Alignment decoders load a dictionary of the text's words only (each full load cost
+    0.2 s a piece). On a long clip (aligned in pieces, whose text names alternative
+    pronunciations such as "the(2)") the phones and times equal those of the whole dictionary."""
+    from facecue import phonemes
+    from facecue.audio import load_audio
+    audio, text = load_audio(devset.clip_path(root, "chan3")), phonemes._known_words(TEXTS["chan3"])
+    assert audio.duration_s > 2 * phonemes.ALIGN_CHUNK_S
+    own = phonemes.forced_alignment(audio, text)
+
+    class WholeDictionary:
+        def __init__(self, text: str):
+            pass
+
+        def __enter__(self) -> str:
+            return str(phonemes._model_dir() / "cmudict-en-us.dict")
+
+        def __exit__(self, *exc) -> None:
+            pass
+
+    monkeypatch.setattr(phonemes, "_dictionary_file", WholeDictionary)
+    whole = phonemes.forced_alignment(audio, text)
+    assert own.phones == whole.phones and len(own.phones) > 100
+    assert np.array_equal(own.start_s, whole.start_s) and np.array_equal(own.end_s, whole.end_s)
