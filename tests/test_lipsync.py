@@ -243,3 +243,31 @@ def test_alignment_with_only_the_texts_words_equals_the_whole_dictionary(root, m
     whole = phonemes.forced_alignment(audio, text)
     assert own.phones == whole.phones and len(own.phones) > 100
     assert np.array_equal(own.start_s, whole.start_s) and np.array_equal(own.end_s, whole.end_s)
+
+
+def test_rounded_lips_narrow_without_folding_and_read_back_narrow(pipeline, root):
+    """mouthPucker narrows the whole mouth: the corners stay the lips' outermost points (the
+    corners moved alone once folded the lips over them, and the frame showed the photo's
+    mouth past its corners), and MediaPipe reads the rendered mouth narrower by about what
+    the landmarks ask."""
+    from facecue.arkit_basis import apply_basis, rest_and_basis
+    from facecue.evaluation.expression_probe import probe_frames
+    from facecue.names import ARKIT_INDEX, ARKIT_NAMES
+    from facecue.reference import FaceMeshDetector, without_expression
+    from facecue import topology as topo
+    weights = np.zeros((2, len(ARKIT_NAMES)), np.float32)
+    weights[:, ARKIT_INDEX["jawOpen"]] = 0.12
+    weights[1, [ARKIT_INDEX["mouthPucker"], ARKIT_INDEX["mouthFunnel"]]] = 1.0, 0.35      # "narrow_round"
+    outline = list(topo.LIP_UPPER_OUTER + topo.LIP_LOWER_OUTER)
+    for face_name in ("closed", "teeth"):
+        photo = str(devset.face_path(root, face_name))
+        rest, basis = rest_and_basis(without_expression(pipeline.analyze_photo(photo)).local)
+        local = apply_basis(rest, basis, weights)
+        x = local[1, :, 0]
+        assert x[topo.MOUTH_CORNER_LEFT] >= x[outline].max() - 1e-4 and x[topo.MOUTH_CORNER_RIGHT] <= x[outline].min() + 1e-4
+        _, asked = lipsync.mouth_measures(local)
+        detector = FaceMeshDetector()
+        read = np.stack([detector.detect(frame)[0] for frame in probe_frames(pipeline, photo, weights)])
+        _, seen = lipsync.mouth_measures(read, planar=True)
+        assert asked[1] / asked[0] < 0.75, face_name
+        assert seen[1] / seen[0] < 0.85, (face_name, seen[1] / seen[0])

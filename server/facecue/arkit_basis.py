@@ -42,6 +42,20 @@ class _Face:
         d2 = np.square(self.v - centre).sum(1)
         return np.exp(-d2 / (2 * (radius_cm * self.k) ** 2))
 
+    def narrow_mouth(self, amount: float) -> np.ndarray:
+        """Draw the lips and the skin around them toward the mouth's midline: x → x·(1 − a·g),
+        g a Gaussian about the mouth centre (the mouth's half-width across, 1.2 cm tall).
+
+        One smooth field moves corners, lip contours and the opening together, so none passes
+        another (the field's slope across stays ≥ 1 − a > 0); moving the corners alone folded
+        the lips over them, and a rendered frame then showed the photo's mouth past its corners."""
+        half_width = abs(self.v[topo.MOUTH_CORNER_LEFT, 0] - self.v[topo.MOUTH_CORNER_RIGHT, 0]) / 2
+        dx, dy = (self.v[:, :2] - self.mouth_centre[:2]).T
+        g = np.exp(-np.square(dx) / (2 * half_width ** 2) - np.square(dy) / (2 * (1.2 * self.k) ** 2))
+        move = np.zeros_like(self.v)
+        move[:, 0] = -amount * g * dx
+        return move
+
     def spread(self, handles: dict[int, tuple[float, float, float]], radius_cm: float) -> np.ndarray:
         """Displace handle points by their vectors (cm), neighbours by Gaussian falloff."""
         idx = np.array(list(handles))
@@ -194,13 +208,13 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
     apart = shapes["jawOpen"][lower_in] - shapes["jawOpen"][upper_in]
     shapes["mouthClose"] = _lips_meeting(face, apart / 2, -apart / 2)
     lips = np.concatenate([lips_upper, lips_lower])
-    corners = {topo.MOUTH_CORNER_LEFT: 1.0, topo.MOUTH_CORNER_RIGHT: -1.0}
-    shapes["mouthFunnel"] = (face.spread({i: (0, 0, 0.5) for i in lips}, 0.6)
-                             + face.spread({c: (-s * 0.5, 0, 0.2) for c, s in corners.items()}, 0.6)
+    corners = (topo.MOUTH_CORNER_LEFT, topo.MOUTH_CORNER_RIGHT)
+    shapes["mouthFunnel"] = (face.spread({i: (0, 0, 0.5) for i in lips}, 0.6) + face.narrow_mouth(0.35)
+                             + face.spread({c: (0, 0, 0.2) for c in corners}, 0.6)
                              + face.spread({i: (0, 0.15, 0) for i in lips_upper}, 0.5) * above
                              + face.spread({i: (0, -0.2, 0) for i in lips_lower}, 0.5) * below)
-    shapes["mouthPucker"] = (face.spread({i: (0, 0, 0.6) for i in lips}, 0.6)
-                             + face.spread({c: (-s * 0.85, 0, 0.3) for c, s in corners.items()}, 0.7))
+    shapes["mouthPucker"] = (face.spread({i: (0, 0, 0.6) for i in lips}, 0.6) + face.narrow_mouth(0.6)
+                             + face.spread({c: (0, 0, 0.3) for c in corners}, 0.7))
     shapes["mouthLeft"] = mouth * np.array([0.6 * face.k, 0, 0])
     shapes["mouthRight"] = mouth * np.array([-0.6 * face.k, 0, 0])
     shapes["mouthRollLower"] = face.spread({i: (0, 0.2, -0.35) for i in lips_lower}, 0.5) * below
