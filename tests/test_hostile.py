@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -223,15 +222,20 @@ def test_a_take_missing_files_is_never_renamed_into_place(happy_take, tmp_path):
 
 # -- the command line ----------------------------------------------------------------------------
 
+# Sets a small file-size limit (a real write failure, as on a full disk), then becomes the command.
+# The limit is set by a launcher, not a preexec_fn: Python code run between fork and exec in a
+# process whose gRPC threads are running (earlier tests' servers) aborted the child now and then.
+_SMALL_FILE_LIMIT = ("import os, resource, signal, sys\n"
+                     "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+                     "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
+                     "os.execv(sys.executable, [sys.executable] + sys.argv[1:])")
+
+
 def test_a_full_disk_is_one_line_and_leaves_no_partial_take(assets, tmp_path):
-    def small_file_limit():                                  # a real write failure, as on a full disk
-        import signal
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
     out = tmp_path / "take"
-    done = subprocess.run([sys.executable, "-m", "facecue.cli", "generate", "--audio", str(assets / "speech.wav"),
-                           "--image", str(assets / "face.png"), "--out", str(out)],
-                          capture_output=True, text=True, preexec_fn=small_file_limit, timeout=300)
+    done = subprocess.run([sys.executable, "-c", _SMALL_FILE_LIMIT, "-m", "facecue.cli", "generate",
+                           "--audio", str(assets / "speech.wav"), "--image", str(assets / "face.png"), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, done.stderr
     assert "cannot write take" in done.stderr and "File too large" in done.stderr
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
