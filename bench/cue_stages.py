@@ -1,8 +1,10 @@
 """Wall time of one take (cues only) per stage, as a ratio to the audio's duration.
 
     python bench/cue_stages.py [--seconds 10 60]
+    python bench/cue_stages.py --clips cards5 beckett endgame two_cities [--face teeth]
 
-Speech is made with espeak-ng (text repeated to length); the photo is the bundled sample.
+Speech is made with espeak-ng (text repeated to length) and the photo is the bundled sample;
+or, with --clips, real recordings and a real photo from the development set.
 All lengths are measured in one run, side by side, after one warm-up take, so model loading
 and first-call compilation are reported separately as 'cold start'.
 """
@@ -38,19 +40,19 @@ def make_speech(seconds: float, folder: Path) -> Path:
     return out
 
 
-def stages(pipeline: Pipeline, audio_path: Path, folder: Path) -> dict[str, float]:
+def stages(pipeline: Pipeline, audio_path: Path, photo: Path, folder: Path) -> dict[str, float]:
     times, clock = {}, time.perf_counter
     t = clock(); audio = load_audio(audio_path); features = extract_features(audio); times["audio+features"] = clock() - t
     t = clock(); phones, _ = phone_timing(audio, None); times["phones"] = clock() - t
-    t = clock(); reference = pipeline.analyze_photo(SAMPLES / "face.jpg"); times["face"] = clock() - t
+    t = clock(); reference = pipeline.analyze_photo(photo); times["face"] = clock() - t
     backend = pipeline.backends["procedural"]
     t = clock(); track = backend.generate(CueInputs(reference, features, phones, "happy", 1.0, 0)); times["cues"] = clock() - t
     t = clock(); track = resample(track, 30.0, audio.duration_s)
     relocate(track.local, track.pose, track.gaze_angles, reference); times["relocation"] = clock() - t
     t = clock()
-    take = pipeline.run(TakeRequest(audio=audio_path, image=SAMPLES / "face.jpg", emotion="happy"))
+    take = pipeline.run(TakeRequest(audio=audio_path, image=photo, emotion="happy"))
     times["whole take"] = clock() - t
-    t = clock(); write(take, folder / f"take{audio.duration_s:.0f}", overwrite=True); times["write"] = clock() - t
+    t = clock(); write(take, folder / f"take{audio_path.stem}", overwrite=True); times["write"] = clock() - t
     times["_duration"] = audio.duration_s
     return times
 
@@ -58,18 +60,29 @@ def stages(pipeline: Pipeline, audio_path: Path, folder: Path) -> dict[str, floa
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, nargs="+", default=[10.0, 60.0])
+    parser.add_argument("--clips", nargs="+", help="development-set recordings instead of espeak-ng speech")
+    parser.add_argument("--face", default="teeth", help="with --clips: the development-set photo")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        speech = {s: make_speech(s, folder) for s in args.seconds}
+        if args.clips:
+            from facecue.evaluation import devset
+            root = devset.fetch(quiet=True)
+            speech = {name: devset.clip_path(root, name) for name in args.clips}
+            photo = devset.face_path(root, args.face)
+        else:
+            speech = {f"{s:g} s": make_speech(s, folder) for s in args.seconds}
+            photo = SAMPLES / "face.jpg"
         pipeline = Pipeline()
+        first = next(iter(speech))
         t = time.perf_counter()
-        pipeline.run(TakeRequest(audio=speech[args.seconds[0]], image=SAMPLES / "face.jpg"))
+        pipeline.run(TakeRequest(audio=speech[first], image=photo))
         cold = time.perf_counter() - t
-        results = {s: stages(pipeline, path, folder) for s, path in speech.items()}
+        results = {name: stages(pipeline, path, photo, folder) for name, path in speech.items()}
     names = [k for k in next(iter(results.values())) if not k.startswith("_")]
-    print(f"cold start (model load + first-call compilation, one take of {args.seconds[0]:g} s): {cold:.2f} s\n")
-    header = "stage".ljust(16) + "".join(f"{s:>8g} s audio   ×real-time".rjust(30) for s in results)
+    print(f"cold start (model load + first-call compilation, one take of {first}): {cold:.2f} s\n")
+    header = "stage".ljust(16) + "".join(f"{name} ({r['_duration']:.1f} s)   ×real-time".rjust(30)
+                                         for name, r in results.items())
     print(header)
     for name in names:
         row = name.ljust(16)
