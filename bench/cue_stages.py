@@ -81,13 +81,13 @@ def main() -> None:
         results = {name: stages(pipeline, path, photo, folder) for name, path in speech.items()}
     names = [k for k in next(iter(results.values())) if not k.startswith("_")]
     print(f"cold start (model load + first-call compilation, one take of {first}): {cold:.2f} s\n")
-    header = "stage".ljust(16) + "".join(f"{name} ({r['_duration']:.1f} s)   ×real-time".rjust(30)
+    header = "stage".ljust(16) + "".join(f"{name} ({r['_duration']:.1f} s)   ×real-time".rjust(36)
                                          for name, r in results.items())
     print(header)
     for name in names:
         row = name.ljust(16)
         for r in results.values():
-            row += f"{r[name]:>12.3f} s   {r[name] / r['_duration']:>10.4f}".rjust(30)
+            row += f"{r[name]:>12.3f} s   {r[name] / r['_duration']:>10.4f}".rjust(36)
         print(row)
     print("\n×real-time = wall time / audio duration (below 1 is faster than real time)")
 
