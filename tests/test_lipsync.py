@@ -1,6 +1,8 @@
 """Lip sync on real recordings and real photos (the development set, fetched by `make test`)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 
@@ -67,8 +69,7 @@ def test_metric_fails_lips_that_never_close_and_passes_lips_that_do(pipeline, fa
     assert bad["closure"] == 0.0 and not lipsync.meets(bad)["closure"]
     assert not lipsync.meets(bad)["silence_open"]
     # A mouth that moves late by three frames is caught by the lag.
-    late = np.concatenate([np.full(3, gap[0]), gap[:-3]])
-    assert lipsync.score(late, width, clip.reference_phones, fps, clip.duration_s).lag >= 2
+    assert lipsync.score(_shifted(gap, 3), width, clip.reference_phones, fps, clip.duration_s).lag >= 2
 
 
 def _shifted(gap: np.ndarray, frames: int) -> np.ndarray:
@@ -229,17 +230,11 @@ def test_alignment_with_only_the_texts_words_equals_the_whole_dictionary(root, m
     assert audio.duration_s > 2 * phonemes.ALIGN_CHUNK_S
     own = phonemes.forced_alignment(audio, text)
 
-    class WholeDictionary:
-        def __init__(self, text: str):
-            pass
+    @contextmanager
+    def whole_dictionary(text: str):
+        yield str(phonemes._model_dir() / "cmudict-en-us.dict")
 
-        def __enter__(self) -> str:
-            return str(phonemes._model_dir() / "cmudict-en-us.dict")
-
-        def __exit__(self, *exc) -> None:
-            pass
-
-    monkeypatch.setattr(phonemes, "_dictionary_file", WholeDictionary)
+    monkeypatch.setattr(phonemes, "_dictionary_file", whole_dictionary)
     whole = phonemes.forced_alignment(audio, text)
     assert own.phones == whole.phones and len(own.phones) > 100
     assert np.array_equal(own.start_s, whole.start_s) and np.array_equal(own.end_s, whole.end_s)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -143,7 +144,7 @@ def recognise(audio: Audio, loop: PhoneLoop | None = None) -> PhoneSegments:
 def _phone_loop_decoder():
     """pocketsphinx's all-phone loop over its en-US phone language model."""
     from pocketsphinx import Decoder
-    with _dictionary_file("") as words:          # the loop needs no words: skip loading 130k
+    with _dictionary_file("") as words:          # the loop needs no words: skip loading 126k
         return Decoder(allphone=str(_model_dir() / "en-us-phone.lm.bin"), lw=2.0, pip=0.3,
                        beam=1e-20, pbeam=1e-20, dict=words, loglevel="FATAL")
 
@@ -179,26 +180,20 @@ def _dictionary() -> dict[str, tuple[str, ...]]:
             for word, lines in _pronunciations().items()}
 
 
-class _dictionary_file:
-    """A dictionary file with only ``text``'s words, for one decoder's construction.
+@contextmanager
+def _dictionary_file(text: str):
+    """The path of a dictionary file with only ``text``'s words, for one decoder's construction.
 
     A decoder loading the whole dictionary takes about 0.2 s; forced alignment makes one per
     piece of speech, which made most of a short clip's phone-timing cost. The search sees
     the same pronunciations, so the alignment is the same."""
-
-    def __init__(self, text: str):
-        entries = _pronunciations()
-        words = dict.fromkeys(word.split("(")[0] for word in text.split())       # "the(2)" → every "the"
-        lines = [line for word in words for line in entries.get(word, ())]
-        self._folder = tempfile.TemporaryDirectory(prefix="facecue-dict-")
-        self.path = Path(self._folder.name) / "words.dict"
-        self.path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-
-    def __enter__(self) -> str:
-        return str(self.path)
-
-    def __exit__(self, *exc) -> None:
-        self._folder.cleanup()
+    entries = _pronunciations()
+    words = dict.fromkeys(word.split("(")[0] for word in text.split())       # "the(2)" → every "the"
+    lines = "".join(line + "\n" for word in words for line in entries.get(word, ()))
+    with tempfile.TemporaryDirectory(prefix="facecue-dict-") as folder:
+        path = Path(folder) / "words.dict"
+        path.write_text(lines, encoding="utf-8")
+        yield str(path)
 
 
 def transcript_words(text: str) -> list[str]:
