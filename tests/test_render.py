@@ -184,13 +184,15 @@ def _lids_closed(points):
 
 def test_closed_eyes_show_lids_not_eyes(renderer, prepared, portrait, pipeline):
     closed = _lids_closed(portrait.reference.landmarks_image[None])
-    frame = renderer.render(prepared, closed)[0]
-    seen = pipeline.detector().detect(frame)[0]
+    rest, frame = renderer.render(prepared, np.concatenate([portrait.reference.landmarks_image[None], closed]))
     for eye in ("left", "right"):
         upper, lower = topo.EYE_LIDS[eye]
         outer, inner = topo.EYE_CORNERS[eye]
-        openness = np.linalg.norm(seen[upper, :2] - seen[lower, :2]) / np.linalg.norm(seen[outer, :2] - seen[inner, :2])
-        assert openness < 0.12, (eye, openness)
+        open_, shut = (np.linalg.norm(seen[upper, :2] - seen[lower, :2]) / np.linalg.norm(seen[outer, :2] - seen[inner, :2])
+                       for seen in (pipeline.detector().detect(image)[0] for image in (rest, frame)))
+        # MediaPipe reads a shut eye of this photo as 0.1–0.16 open (the reading moves with the
+        # rest of the face); open, 0.36.
+        assert shut < 0.5 * open_, (eye, shut, open_)
     eye_box = prepared.framing.to_output(closed[0, list(eye_opening("right"))])[:, :2]
     (x0, y0), (x1, y1) = eye_box.min(0).astype(int), eye_box.max(0).astype(int) + 1
     assert _luma(frame[y0:y1, x0:x1]).min() > 0.15, "a dark iris shows through the closed lid"
@@ -218,6 +220,76 @@ def _lips_together(points):
         middle = (points[u] + points[l]) / 2
         out[lips.index(u)], out[lips.index(l)] = middle, middle
     return out
+
+
+def _lip_band_points(points):
+    """Points spread over the outer half of each lip's quads (its inner rim is evened out where
+    lips meet over an open mouth) of (478, 2+) landmarks."""
+    from facecue.render.lip_bands import LIPS
+    u, v = (t.ravel() for t in np.meshgrid([0.25, 0.5, 0.75], [0.15, 0.3, 0.45]))
+    out = []
+    for outer, inner in LIPS:
+        o, i = points[list(outer), :2], points[list(inner), :2]
+        for k in range(len(outer) - 1):
+            out.append(((1 - u) * (1 - v))[:, None] * o[k] + (u * (1 - v))[:, None] * o[k + 1]
+                       + (u * v)[:, None] * i[k + 1] + ((1 - u) * v)[:, None] * i[k])
+    return np.concatenate(out)
+
+
+def _colours_at(image, xy):
+    from scipy.ndimage import map_coordinates
+    return np.stack([map_coordinates(image[..., c].astype(float), [xy[:, 1] - 0.5, xy[:, 0] - 0.5], order=1)
+                     for c in range(3)], -1)
+
+
+def test_inverse_bilinear_finds_points_inside_quads_and_none_outside():
+    from facecue.render.lip_bands import inverse_bilinear
+    generator = torch.Generator().manual_seed(3)
+    # A lip's quad at the mouth corner, from a rendered take (output px): thin and skewed.
+    a, b, c, d = torch.tensor([[100.77, 140.80], [102.85, 142.84], [105.84, 142.20], [102.74, 141.04]],
+                              dtype=torch.float64)
+    uv = torch.rand(500, 2, generator=generator, dtype=torch.float64)
+    u, v = uv[:, 0:1], uv[:, 1:2]
+    points = (1 - u) * (1 - v) * a + u * (1 - v) * b + u * v * c + (1 - u) * v * d
+    found_u, found_v = inverse_bilinear(points, a, b, c, d)
+    assert torch.allclose(found_u, uv[:, 0], atol=1e-6) and torch.allclose(found_v, uv[:, 1], atol=1e-6)
+    # Pixels around it: (u, v) in the unit square only for pixels inside the quad.
+    pixels = pixel_centres((40, 40), "cpu").double().reshape(-1, 2) + torch.tensor([84.0, 122.0], dtype=torch.float64)
+    found_u, found_v = inverse_bilinear(pixels, a, b, c, d)
+    claimed = (found_u >= 0) & (found_u <= 1) & (found_v >= 0) & (found_v <= 1)
+    inside = polygon_coverage(pixels[None, None], torch.stack([a, b, c, d])[None].float(), grow=0.5)[0, 0] > 0
+    assert claimed.any() and not (claimed & ~inside).any(), pixels[claimed & ~inside]
+
+
+def test_lip_bands_leave_the_photo_as_it_is_at_rest(portrait):
+    from facecue.render.lip_bands import lip_field
+    photo = torch.as_tensor(portrait.reference.landmarks_image[:, :2], dtype=torch.float64)
+    (x0, y0), (x1, y1) = photo[list(topo.group("lips"))].amin(0) - 3, photo[list(topo.group("lips"))].amax(0) + 3
+    pixels = pixel_centres((int(y1 - y0), int(x1 - x0)), "cpu").double() + torch.stack([x0, y0]).floor()
+    source, weight = lip_field(pixels, photo[None], photo)
+    assert weight.max() == 1 and (weight > 0).sum() > 200
+    shown = weight > 0
+    assert torch.allclose(source[shown], pixels[shown], atol=1e-6)
+
+
+def test_lips_meeting_over_a_photo_showing_teeth_keep_their_own_texture(renderer, portrait, pipeline):
+    """A photo with teeth, its lips brought together: each lip shows the photo's own lip where it
+    went (not a lip-coloured band, nor the teeth squeezed between the lips), and MediaPipe reads
+    the lips as closed. The spline alone is 16.5 levels off; with lip bands, 9.1 (the rims lifted
+    where the lips meet account for most of it)."""
+    prepared = renderer.prepare(portrait, RenderSize.parse(512))
+    assert prepared.shows_teeth
+    reference = portrait.reference
+    closed = _with_shapes(reference, mouthClose=0.0, jawOpen=0.0, mouthRollUpper=0.0)
+    closed[0, topo.group("lips")] = _lips_together(closed[0])
+    rest, sealed = renderer.render(prepared, np.concatenate([reference.landmarks_image[None], closed]))
+    framing = prepared.framing
+    shown = _colours_at(sealed, framing.to_output(_lip_band_points(closed[0])))
+    photo = _colours_at(rest, framing.to_output(_lip_band_points(reference.landmarks_image)))
+    assert np.abs(shown - photo).mean() < 12, np.abs(shown - photo).mean()
+    seen = pipeline.detector().detect(sealed)[0]
+    gap = np.linalg.norm(seen[topo.UPPER_LIP_INNER, :2] - seen[topo.LOWER_LIP_INNER, :2])
+    assert gap < 0.03 * np.linalg.norm(seen[topo.MOUTH_CORNER_LEFT, :2] - seen[topo.MOUTH_CORNER_RIGHT, :2])
 
 
 @pytest.mark.parametrize("kind", ["photo shows teeth", "photo with closed lips"])

@@ -10,15 +10,18 @@ import torch
 import torch.nn.functional as F
 
 from .. import topology as topo
-from .portrait import EYES, LIPS_OUTLINE, MOUTH_OPENING, PreparedPortrait, eye_opening, iris_radius, source_grid
+from .portrait import EYES, MOUTH_OPENING, PreparedPortrait, eye_opening, iris_radius, source_grid
 from .shapes import disc_coverage, pixel_centres, polygon_coverage, polyline_distance, smoothstep
 
 CAVITY = (0.20, 0.07, 0.08)
 TONGUE = (0.58, 0.25, 0.27)
 TOOTH_SPAN = 0.16        # a front tooth's width ÷ half the mouth's width
 SEALED = 0.005           # lip gap ÷ mouth width below which the lips are drawn closed
-SEAM_SHADE = 0.25        # how much darker the line where closed lips meet is: a darker line
-                         # reads as parted lips (MediaPipe sees a 1–2 px gap at 0.45)
+PARTED = 0.03            # … and above which the mouth between them is drawn in full
+SEAM_RIMS = 0.06         # × mouth width: the inner lip rims lifted where closing lips meet
+SHADOW_FLOOR = 0.85      # × the lips' colour: the least brightness of a lifted rim
+SEAM_WIDTH = 0.01        # × mouth width: the line where closed lips meet …
+SEAM_SHADE = 0.25        # … and how much darker it is (darker reads as parted lips)
 
 
 def _box(points: torch.Tensor, margin: float, height: int, width: int) -> tuple[int, int, int, int] | None:
@@ -111,39 +114,41 @@ def draw_eyes(frames: torch.Tensor, warped_eyes: torch.Tensor, points: torch.Ten
         frames[:, :, y0:y1, x0:x1] = region
 
 
-def draw_mouth(frames: torch.Tensor, warped_mouth: torch.Tensor, points: torch.Tensor, photo_points: torch.Tensor,
+def draw_mouth(frames: torch.Tensor, points: torch.Tensor, photo_points: torch.Tensor,
                prepared: PreparedPortrait) -> None:
-    """The mouth between the lips: closed lips where the photo's open mouth was squeezed shut;
-    where they part, the photo's own teeth carried by the upper lip (or a drawn teeth band
-    when the photo shows none) over a shaded cavity and tongue."""
+    """The mouth between the lips, where they part (the lips themselves are the warp's, see
+    lip_bands): the photo's own teeth carried by the upper lip (or a drawn teeth band when the
+    photo shows none) over a shaded cavity and tongue."""
     count, _, height, width = frames.shape
     device = frames.device
+    mouth_width = (points[:, topo.MOUTH_CORNER_LEFT] - points[:, topo.MOUTH_CORNER_RIGHT]).norm(dim=-1)
+    gap = (points[:, topo.UPPER_LIP_INNER] - points[:, topo.LOWER_LIP_INNER]).norm(dim=-1)
+    relative = gap / mouth_width.clamp_min(1e-3)
     outline = points[:, list(MOUTH_OPENING)]
-    lips_outline = points[:, list(LIPS_OUTLINE)]
-    extent = float((lips_outline.amax(1) - lips_outline.amin(1)).max())     # the grown mouth mask reaches past
-    box = _box(torch.cat([outline, lips_outline], 1), 3 + 0.15 * extent, height, width)
+    box = _box(outline, 3 + 0.05 * float(mouth_width.max()), height, width)
     if box is None:
         return
     x0, y0, x1, y1 = box
     pixels = _pixels(box, count, device)
     region = frames[:, :, y0:y1, x0:x1]
-    mouth_width = (points[:, topo.MOUTH_CORNER_LEFT] - points[:, topo.MOUTH_CORNER_RIGHT]).norm(dim=-1)
-    gap = (points[:, topo.UPPER_LIP_INNER] - points[:, topo.LOWER_LIP_INNER]).norm(dim=-1)
-    relative = gap / mouth_width.clamp_min(1e-3)
-    # Each frame on its own terms: lips nearer than SEALED draw no mouth, whatever the batch holds.
-    inside = polygon_coverage(pixels, outline) * smoothstep(SEALED, 0.03, relative)[:, None, None]
     upper_lip, lower_lip = points[:, list(topo.LIP_UPPER_INNER)], points[:, list(topo.LIP_LOWER_INNER_WITH_CORNERS)]
-    from_upper, from_lower = polyline_distance(pixels, upper_lip), polyline_distance(pixels, lower_lip)
     g, w = gap[:, None, None], mouth_width[:, None, None]
 
-    # Lips closing over the photo's open mouth: lip colour, darker along the line where they meet.
-    leak = smoothstep(0.1, 0.7, warped_mouth[:, y0:y1, x0:x1] - inside)
-    seam = torch.exp(-(polyline_distance(pixels, (upper_lip + lower_lip) / 2) / (0.015 * w)).square())
-    lips = _colour(prepared.lip_colour, device) * (1 - SEAM_SHADE * seam)[:, None]
-    region = _blend(region, lips, leak)
+    # Lips closing over the photo's open mouth bring its shadowed inner lip edges together: two
+    # dark rims that read as a gap. Where they meet, shadows are lifted to near the lips' own colour
+    # (the lips' texture above that kept), with a fine seam.
+    closing = (1 - relative / max(prepared.mouth_gap, 1e-3)).clamp(0, 1)[:, None, None]
+    from_seam = polyline_distance(pixels, (upper_lip + lower_lip) / 2)
+    rims = closing * torch.exp(-(from_seam / (SEAM_RIMS * w)).square())
+    seam = torch.exp(-(from_seam / (SEAM_WIDTH * w)).square())
+    lifted = torch.maximum(region, SHADOW_FLOOR * _colour(prepared.lip_colour, device)) * (1 - SEAM_SHADE * seam)[:, None]
+    region = _blend(region, lifted, rims)
     if float(relative.max()) <= SEALED:
         frames[:, :, y0:y1, x0:x1] = region
         return
+    # Each frame on its own terms: lips nearer than SEALED draw no mouth, whatever the batch holds.
+    inside = polygon_coverage(pixels, outline) * smoothstep(SEALED, PARTED, relative)[:, None, None]
+    from_upper, from_lower = polyline_distance(pixels, upper_lip), polyline_distance(pixels, lower_lip)
 
     axis = (points[:, topo.MOUTH_CORNER_LEFT] - points[:, topo.MOUTH_CORNER_RIGHT]) / w[:, :, 0]
     middle = (points[:, topo.MOUTH_CORNER_LEFT] + points[:, topo.MOUTH_CORNER_RIGHT]) / 2

@@ -23,7 +23,6 @@ SOURCE_MARGIN = 0.3                      # of the output's extent: how far the w
 DEFAULT_TEETH = (0.93, 0.91, 0.86)
 IRIS_SCALE = 1.1        # MediaPipe's iris ring sits a little inside the visible limbus
 OPEN_MOUTH = 0.08       # inner-lip gap ÷ mouth width above which the photo shows its teeth
-LIP_EDGE = 0.04         # ÷ mouth width: the dark inner rim of the lips
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,7 @@ LIPS_OUTLINE = topo.LIP_UPPER_OUTER + topo.LIP_LOWER_OUTER[::-1]
 @dataclass
 class PreparedPortrait:
     framing: Framing
-    source: torch.Tensor          # (1, 6, h, w): RGB with irises painted out; right eye, left eye, mouth masks
+    source: torch.Tensor          # (1, 5, h, w): RGB with irises painted out; right and left eye masks
     detail_source: torch.Tensor   # (1, 5, h, w): the original RGB, both eyes' openings, the mouth's
     background: torch.Tensor      # (3, H, W): the still photo seen through the framing
     source_origin: np.ndarray     # photo px at the source tensors' top-left edge
@@ -123,10 +122,7 @@ def prepare(portrait: Portrait, framing: Framing, device: torch.device) -> Prepa
     lips = (_polygon_mask(original.shape[1:], local[list(LIPS_OUTLINE)], device) - mouth).clamp(0, 1)[0] > 0.9
     lip_colour = original[:, lips].median(1).values if lips.any() else original.flatten(1).median(1).values
 
-    # The lips' shadowed inner edge closes with the mouth, so the squeezed-shut mask reaches past it.
-    mouth_and_edge = _polygon_mask(original.shape[1:], local[list(MOUTH_OPENING)], device,
-                                   grow=LIP_EDGE * float(mouth_width) * scale)
-    source = torch.cat([painted, masks[0], masks[1], mouth_and_edge], 0)[None]
+    source = torch.cat([painted, masks[0], masks[1]], 0)[None]
     detail_source = torch.cat([original, (masks[0] + masks[1]).clamp(0, 1), mouth], 0)[None]
     background = _still(original, framing, origin, scale)
     return PreparedPortrait(

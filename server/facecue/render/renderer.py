@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from . import layers
+from .lip_bands import carry_lips
 from .framing import RenderSize, frame_portrait
 from .portrait import Portrait, PreparedPortrait, prepare, source_grid
 from .warp import FaceFrame, backward_field, field_box
@@ -93,14 +94,17 @@ class WarpRenderer:
         box = field_box(face, prepared.framing)
         if not (box[2] > box[0] and box[3] > box[1]):
             return None
-        return backward_field(prepared.landmarks, photo_points, face, prepared.framing, box, self.grid_cells), box
+        field = backward_field(prepared.landmarks, photo_points, face, prepared.framing, box, self.grid_cells)
+        carry_lips(field, box, self.output_points(prepared, photo_points),
+                   torch.as_tensor(prepared.landmarks, device=self.device))
+        return field, box
 
     def warp_photo(self, prepared: PreparedPortrait, warp: tuple[torch.Tensor, tuple[int, int, int, int]] | None,
                    count: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The photo and its eye and mouth masks sampled through the warp, over the still background."""
+        """The photo and its eye masks sampled through the warp, over the still background."""
         framing = prepared.framing
         frames = prepared.background.expand(count, -1, -1, -1).clone()
-        masks = torch.zeros(count, 3, framing.height, framing.width, device=self.device)   # eyes, mouth
+        masks = torch.zeros(count, 2, framing.height, framing.width, device=self.device)   # right, left eye
         if warp is not None:
             field, (x0, y0, x1, y1) = warp
             warped = F.grid_sample(prepared.source.expand(count, -1, -1, -1), source_grid(prepared, field),
@@ -109,13 +113,16 @@ class WarpRenderer:
             masks[:, :, y0:y1, x0:x1] = warped[:, 3:]
         return frames, masks
 
-    def draw_layers(self, prepared: PreparedPortrait, frames: torch.Tensor, masks: torch.Tensor,
-                    photo_points: torch.Tensor) -> None:
+    def output_points(self, prepared: PreparedPortrait, photo_points: torch.Tensor) -> torch.Tensor:
         framing = prepared.framing
         origin = torch.as_tensor(framing.origin, dtype=torch.float32, device=self.device)
-        points = (photo_points - origin) * framing.scale
-        layers.draw_eyes(frames, masks[:, :2], points, photo_points, prepared)
-        layers.draw_mouth(frames, masks[:, 2], points, photo_points, prepared)
+        return (photo_points - origin) * framing.scale
+
+    def draw_layers(self, prepared: PreparedPortrait, frames: torch.Tensor, masks: torch.Tensor,
+                    photo_points: torch.Tensor) -> None:
+        points = self.output_points(prepared, photo_points)
+        layers.draw_eyes(frames, masks, points, photo_points, prepared)
+        layers.draw_mouth(frames, points, photo_points, prepared)
 
 
 def to_uint8(frames: torch.Tensor) -> np.ndarray:

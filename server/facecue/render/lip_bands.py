@@ -1,0 +1,139 @@
+"""The lips carried as bands of their own, not by the smooth warp.
+
+The thin-plate warp is one smooth map. Where the photo's mouth is open and the take's lips
+meet, it can only squeeze the photo's teeth into a strip between the lips, and that strip
+shows. Here each lip is mapped quad by quad between its outer and inner contours (bilinear
+inside each quad), from the take's lips to the photo's: a lip shows its own texture wherever
+it goes, and the photo's mouth opening is never sampled between lips that meet.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import topology as topo
+from .layers import PARTED, SEALED
+from .shapes import pixel_centres, smoothstep
+
+# (outer contour, inner contour) of each lip, corner to corner, point k of one facing point k of the other.
+LIPS = (
+    (topo.LIP_UPPER_OUTER, topo.LIP_UPPER_INNER),
+    ((topo.MOUTH_CORNER_RIGHT,) + topo.LIP_LOWER_OUTER + (topo.MOUTH_CORNER_LEFT,), topo.LIP_LOWER_INNER_WITH_CORNERS),
+)
+FEATHER = 0.3          # of a lip's thickness from its outer contour: where the band takes over from the warp
+SOURCE_DEPTH = 0.92    # of the photo's lip thickness sampled when lips meet over the photo's open mouth:
+                       # its very inner edge borders the teeth
+END_FEATHER = 0.15     # of a quad's length past the mouth corner over which the band lets go
+
+
+def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1]
+
+
+def _outside(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """How far (u, v) lies outside the unit square, summed over both axes."""
+    return (-u).clamp_min(0) + (u - 1).clamp_min(0) + (-v).clamp_min(0) + (v - 1).clamp_min(0)
+
+
+def inverse_bilinear(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor,
+                     d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(u, v) with p = (1-u)(1-v)·a + u(1-v)·b + u·v·c + (1-u)·v·d, for broadcastable points (…, 2).
+
+    Of the quadratic's two roots, the one nearer the unit square; NaN where neither is real
+    (such a pixel lies far from the quad: the parabola's vertex would put it inside)."""
+    e, f, g, h = b - a, d - a, a - b + c - d, p - a
+    k2, k1, k0 = _cross(g, f), _cross(e, f) + _cross(h, g), _cross(h, e)
+    flat = k2.abs() < 1e-9 * (k1.abs() + 1e-12)
+    discriminant = k1.square() - 4 * k0 * k2
+    root = discriminant.clamp_min(0).sqrt()
+    safe_k2 = torch.where(flat, torch.ones_like(k2), k2)
+    safe_k1 = torch.where(k1.abs() < 1e-12, torch.full_like(k1, 1e-12), k1)
+    roots = []
+    for v in ((-k1 - root) / (2 * safe_k2), (-k1 + root) / (2 * safe_k2)):
+        v = torch.where(flat, -k0 / safe_k1, v)
+        edge = e + g * v[..., None]
+        roots.append((_dot(h - f * v[..., None], edge) / _dot(edge, edge).clamp_min(1e-12), v))
+    (u1, v1), (u2, v2) = roots
+    first = _outside(u1, v1) <= _outside(u2, v2)
+    u, v = torch.where(first, u1, u2), torch.where(first, v1, v2)
+    unsolved = (discriminant < 0) & ~flat
+    return u.masked_fill(unsolved, float("nan")), v.masked_fill(unsolved, float("nan"))
+
+
+def _band(pixels: torch.Tensor, outer: torch.Tensor, inner: torch.Tensor):
+    """A lip's quad coordinates at each pixel: (quad index, u, v, how far outside) of its best quad.
+
+    pixels (F, h, w, 2); outer, inner (F, K, 2) → each (F, h, w)."""
+    corners = [q[:, None, None] for q in (outer[:, :-1], outer[:, 1:], inner[:, 1:], inner[:, :-1])]
+    u, v = inverse_bilinear(pixels[..., None, :], *corners)                    # (F, h, w, K-1)
+    # Pixels between the lips lie past the inner contour of both; they count as inside their quad.
+    miss = (-u).clamp_min(0) + (u - 1).clamp_min(0) + (-v).clamp_min(0) + 0.5 * (v - 1).clamp_min(0)
+    miss = torch.nan_to_num(miss, nan=1e9)
+    best = miss.argmin(-1, keepdim=True)
+    pick = lambda t: t.gather(-1, best)[..., 0]          # noqa: E731
+    return best[..., 0], pick(u), pick(v), pick(miss)
+
+
+def _forward(points: torch.Tensor, quad: torch.Tensor, u: torch.Tensor, v: torch.Tensor,
+             outer: tuple[int, ...], inner: tuple[int, ...]) -> torch.Tensor:
+    """Photo px of (quad, u, v) on the photo's own lip; points (478, 2)."""
+    o, i = points[list(outer)], points[list(inner)]
+    a, b, c, d = o[:-1][quad], o[1:][quad], i[1:][quad], i[:-1][quad]
+    u, v = u[..., None], v[..., None]
+    return (1 - u) * (1 - v) * a + u * (1 - v) * b + u * v * c + (1 - u) * v * d
+
+
+def _relative_gap(points: torch.Tensor) -> torch.Tensor:
+    """Inner-lip gap ÷ mouth width of (…, 478, 2) points."""
+    gap = (points[..., topo.UPPER_LIP_INNER, :] - points[..., topo.LOWER_LIP_INNER, :]).norm(dim=-1)
+    width = (points[..., topo.MOUTH_CORNER_LEFT, :] - points[..., topo.MOUTH_CORNER_RIGHT, :]).norm(dim=-1)
+    return gap / width.clamp_min(1e-6)
+
+
+def lip_field(pixels: torch.Tensor, points: torch.Tensor, photo_landmarks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Photo px (F, h, w, 2) each output pixel shows on the lips, and how much the band
+    replaces the warp there (F, h, w) in [0, 1].
+
+    pixels (F, h, w, 2) and points (F, 478, 2) in output px; photo_landmarks (478, 2) in photo px.
+    With the take's mouth as the photo's, the bands show the photo as it is."""
+    readings = [_band(pixels, points[:, list(outer)], points[:, list(inner)]) for outer, inner in LIPS]
+    (quad_up, u_up, v_up, miss_up), (quad_low, u_low, v_low, miss_low) = readings
+    # A pixel past one lip's inner contour is on the other lip's side; past both, it is between
+    # the lips and takes the nearer one's inner edge.
+    past_up, past_low = v_up > 1, v_low > 1
+    upper = torch.where(past_up & past_low, v_up <= v_low,
+                        torch.where(past_up != past_low, ~past_up, miss_up <= miss_low))
+    gap = _relative_gap(points)
+    closing = (1 - gap / _relative_gap(photo_landmarks).clamp_min(1e-6)).clamp(0, 1)
+    depth = (1 - (1 - SOURCE_DEPTH) * closing)[:, None, None]
+    source = torch.where(upper[..., None],
+                         _forward(photo_landmarks, quad_up, u_up, v_up.clamp(0, 1) * depth, *LIPS[0]),
+                         _forward(photo_landmarks, quad_low, u_low, v_low.clamp(0, 1) * depth, *LIPS[1]))
+    u, v = torch.where(upper, u_up, u_low), torch.where(upper, v_up, v_low)
+    past_end = (-u).clamp_min(0) + (u - 1).clamp_min(0)
+    # Between the lips the mouth layer draws once they part; until then the lips' inner edges
+    # fill it, not the photo's teeth squeezed into a strip.
+    between = 1 - smoothstep(SEALED, PARTED, gap)[:, None, None]
+    weight = smoothstep(0.0, FEATHER, v) * (1 - smoothstep(0.0, END_FEATHER, past_end)) * torch.where(v > 1, between, 1)
+    return torch.nan_to_num(source), torch.nan_to_num(weight, nan=0.0)
+
+
+def carry_lips(field: torch.Tensor, box: tuple[int, int, int, int], points: torch.Tensor,
+               photo_landmarks: torch.Tensor) -> None:
+    """Replace the warp ``field`` (F, h, w, 2) of output ``box`` by the lip bands, in place,
+    over the box around the batch's lips; points (F, 478, 2) in output px."""
+    lips = points[:, [i for outer, inner in LIPS for i in outer + inner]]
+    x0, y0, x1, y1 = box
+    lx0, ly0 = (int(v) - 2 for v in lips.reshape(-1, 2).amin(0).floor().tolist())
+    lx1, ly1 = (int(v) + 2 for v in lips.reshape(-1, 2).amax(0).ceil().tolist())
+    lx0, ly0, lx1, ly1 = max(lx0, x0), max(ly0, y0), min(lx1, x1), min(ly1, y1)
+    if lx1 <= lx0 or ly1 <= ly0:
+        return
+    corner = torch.tensor([lx0, ly0], dtype=points.dtype, device=points.device)
+    pixels = (pixel_centres((ly1 - ly0, lx1 - lx0), points.device) + corner).expand(len(points), -1, -1, -1)
+    source, weight = lip_field(pixels, points, photo_landmarks)
+    region = field[:, ly0 - y0:ly1 - y0, lx0 - x0:lx1 - x0]
+    region.copy_(torch.lerp(region, source.to(region.dtype), weight[..., None].to(region.dtype)))
