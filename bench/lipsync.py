@@ -1,14 +1,17 @@
 """Lip-sync on real speech and real photos: the development set, per backend, face and fps.
 
     python bench/lipsync.py [--backends procedural neural neural-model] [--fps 24 25 29.97 30 60]
-                            [--faces …] [--clips …] [--transcript] [--readback N] [--json out.json]
+                            [--faces …] [--clips …] [--transcript] [--readback N [--reader still|video]]
+                            [--json out.json]
 
 Every clip of the dev set (real recordings from pinned registry packages, see
 facecue.evaluation.devset) is timed by the take's own phone timing (recognition, or with
 --transcript the transcript) and scored against pocketsphinx forced alignment of its
 transcript (facecue.evaluation.lipsync has the definitions). Rows pool all clips for one
 (backend, face, fps); the last columns say which targets hold. --readback N renders the first
-N clips at 30 fps on every face (256²) and reads the mouth back from the frames with MediaPipe.
+N clips at 30 fps on every face (256²) and reads the mouth back from the frames with MediaPipe,
+each frame as a still by default: MediaPipe's video tracking damps mouth-width changes to about
+0.3 of what the frames show (--reader video measures that).
 """
 from __future__ import annotations
 
@@ -44,6 +47,9 @@ def main() -> int:
                         help="without --transcript: recognised words force-aligned, or the phone loop")
     parser.add_argument("--emotion", default="neutral")
     parser.add_argument("--readback", type=int, default=0, metavar="N", help="render N clips and read them back")
+    parser.add_argument("--reader", default="still", choices=["still", "video"],
+                        help="read each frame as a still image (default), or track through the frames as a video; "
+                             "the tracker carries each frame's reading into the next and damps the mouth's width")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -76,7 +82,7 @@ def main() -> int:
                 print(f"{backend_name:11s} {face_name:8s} {fps:6.2f}  {_fmt(summary)}  {spent / speech_s * 60:6.2f}")
                 sys.stdout.flush()
     if args.readback:
-        results += readback(pipeline, clips[: args.readback], faces, args.backends, root)
+        results += readback(pipeline, clips[: args.readback], faces, args.backends, root, args.reader)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
@@ -90,7 +96,7 @@ def backend_named(pipeline, name: str):
     return pipeline.backends[name]
 
 
-def readback(pipeline, clips, faces, backends, root) -> list[dict]:
+def readback(pipeline, clips, faces, backends, root, reader: str = "still") -> list[dict]:
     """Render at 256², read the mouth back with MediaPipe, score it like the cues (2D both)."""
     from PIL import Image
 
@@ -98,7 +104,8 @@ def readback(pipeline, clips, faces, backends, root) -> list[dict]:
     from facecue.reference import FaceMeshDetector
     from facecue.render import Portrait
     fps = 30.0
-    print(f"\nread back from rendered frames ({fps:g} fps, 256²; 2D in the image: take's landmarks vs MediaPipe on frames)")
+    print(f"\nread back from rendered frames ({fps:g} fps, 256²; 2D in the image: take's landmarks vs MediaPipe "
+          f"on frames, {'each frame a still' if reader == 'still' else 'tracked as a video'})")
     print(f"{'backend':11s} {'face':8s} {'source':9s} " + " ".join(c[:8].ljust(8) for c in COLUMNS) + "  unread")
     out = []
     renderer = pipeline.renderer()
@@ -111,7 +118,7 @@ def readback(pipeline, clips, faces, backends, root) -> list[dict]:
             for clip in clips:
                 take = harness.make_take(backend, clip, face, fps)
                 frames = np.concatenate(list(renderer.batches(prepared, take.image, 16)))
-                detector = FaceMeshDetector(video=True)
+                detector = FaceMeshDetector(video=reader == "video")
                 found = [detector.detect(frame) for frame in frames]
                 read = np.stack([f[0] if f else np.full((478, 3), np.nan) for f in found])
                 missing = np.isnan(read[:, 0, 0])
@@ -124,7 +131,8 @@ def readback(pipeline, clips, faces, backends, root) -> list[dict]:
                     bucket.append(lipsync.score(gap, width, clip.reference_phones, fps, clip.duration_s))
             for source, bucket in (("take", cue_scores), ("frames", read_scores)):
                 summary = lipsync.pooled(bucket)
-                out.append({"backend": backend_name, "face": face_name, "fps": fps, "readback": source, **summary})
+                out.append({"backend": backend_name, "face": face_name, "fps": fps, "readback": source,
+                            "reader": reader, **summary})
                 print(f"{backend_name:11s} {face_name:8s} {source:9s} {_fmt(summary)}  {unread if source == 'frames' else ''}")
             sys.stdout.flush()
     return out
