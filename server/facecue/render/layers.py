@@ -34,6 +34,12 @@ def _box(points: torch.Tensor, margin: float, height: int, width: int) -> tuple[
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
 
 
+def lips_closing(relative: torch.Tensor, photo_relative: float) -> torch.Tensor:
+    """How far (0–1) each frame's lips have closed from the photo's own opening; both gaps
+    ÷ mouth width. 0 for a photo whose lips already meet."""
+    return (1 - relative / max(photo_relative, 1e-3)).clamp(0, 1)
+
+
 def _pixels(box, frames: int, device) -> torch.Tensor:
     x0, y0, x1, y1 = box
     corner = torch.tensor([x0, y0], dtype=torch.float32, device=device)
@@ -137,12 +143,13 @@ def draw_mouth(frames: torch.Tensor, points: torch.Tensor, photo_points: torch.T
     # Lips closing over the photo's open mouth bring its shadowed inner lip edges together: two
     # dark rims that read as a gap. Where they meet, shadows are lifted to near the lips' own colour
     # (the lips' texture above that kept), with a fine seam.
-    closing = (1 - relative / max(prepared.mouth_gap, 1e-3)).clamp(0, 1)[:, None, None]
-    from_seam = polyline_distance(pixels, (upper_lip + lower_lip) / 2)
-    rims = closing * torch.exp(-(from_seam / (SEAM_RIMS * w)).square())
-    seam = torch.exp(-(from_seam / (SEAM_WIDTH * w)).square())
-    lifted = torch.maximum(region, SHADOW_FLOOR * _colour(prepared.lip_colour, device)) * (1 - SEAM_SHADE * seam)[:, None]
-    region = _blend(region, lifted, rims)
+    closing = lips_closing(relative, prepared.mouth_gap)[:, None, None]
+    if float(closing.max()) > 0:        # lips that stay as open as the photo's need none of this
+        from_seam = polyline_distance(pixels, (upper_lip + lower_lip) / 2)
+        rims = closing * torch.exp(-(from_seam / (SEAM_RIMS * w)).square())
+        seam = torch.exp(-(from_seam / (SEAM_WIDTH * w)).square())
+        lifted = torch.maximum(region, SHADOW_FLOOR * _colour(prepared.lip_colour, device)) * (1 - SEAM_SHADE * seam)[:, None]
+        region = _blend(region, lifted, rims)
     if float(relative.max()) <= SEALED:
         frames[:, :, y0:y1, x0:x1] = region
         return

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from .. import topology as topo
-from .layers import PARTED, SEALED
+from .layers import PARTED, SEALED, lips_closing
 from .shapes import pixel_centres, smoothstep
 
 # (outer contour, inner contour) of each lip, corner to corner, point k of one facing point k of the other.
@@ -33,9 +33,14 @@ def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1]
 
 
+def _beyond(t: torch.Tensor) -> torch.Tensor:
+    """How far t lies outside [0, 1]."""
+    return (-t).clamp_min(0) + (t - 1).clamp_min(0)
+
+
 def _outside(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """How far (u, v) lies outside the unit square, summed over both axes."""
-    return (-u).clamp_min(0) + (u - 1).clamp_min(0) + (-v).clamp_min(0) + (v - 1).clamp_min(0)
+    return _beyond(u) + _beyond(v)
 
 
 def inverse_bilinear(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor,
@@ -70,7 +75,7 @@ def _band(pixels: torch.Tensor, outer: torch.Tensor, inner: torch.Tensor):
     corners = [q[:, None, None] for q in (outer[:, :-1], outer[:, 1:], inner[:, 1:], inner[:, :-1])]
     u, v = inverse_bilinear(pixels[..., None, :], *corners)                    # (F, h, w, K-1)
     # Pixels between the lips lie past the inner contour of both; they count as inside their quad.
-    miss = (-u).clamp_min(0) + (u - 1).clamp_min(0) + (-v).clamp_min(0) + 0.5 * (v - 1).clamp_min(0)
+    miss = _beyond(u) + (-v).clamp_min(0) + 0.5 * (v - 1).clamp_min(0)
     miss = torch.nan_to_num(miss, nan=1e9)
     best = miss.argmin(-1, keepdim=True)
     pick = lambda t: t.gather(-1, best)[..., 0]          # noqa: E731
@@ -107,13 +112,12 @@ def lip_field(pixels: torch.Tensor, points: torch.Tensor, photo_landmarks: torch
     upper = torch.where(past_up & past_low, v_up <= v_low,
                         torch.where(past_up != past_low, ~past_up, miss_up <= miss_low))
     gap = _relative_gap(points)
-    closing = (1 - gap / _relative_gap(photo_landmarks).clamp_min(1e-6)).clamp(0, 1)
-    depth = (1 - (1 - SOURCE_DEPTH) * closing)[:, None, None]
+    depth = (1 - (1 - SOURCE_DEPTH) * lips_closing(gap, float(_relative_gap(photo_landmarks))))[:, None, None]
     source = torch.where(upper[..., None],
                          _forward(photo_landmarks, quad_up, u_up, v_up.clamp(0, 1) * depth, *LIPS[0]),
                          _forward(photo_landmarks, quad_low, u_low, v_low.clamp(0, 1) * depth, *LIPS[1]))
     u, v = torch.where(upper, u_up, u_low), torch.where(upper, v_up, v_low)
-    past_end = (-u).clamp_min(0) + (u - 1).clamp_min(0)
+    past_end = _beyond(u)
     # Between the lips the mouth layer draws once they part; until then the lips' inner edges
     # fill it, not the photo's teeth squeezed into a strip.
     between = 1 - smoothstep(SEALED, PARTED, gap)[:, None, None]
