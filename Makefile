@@ -13,9 +13,13 @@ BPY_5.0  := bpy==5.0.1
 
 .PHONY: setup system-packages demo test blender-envs devset clean
 
+# Speech engines for the demo, tests and training corpora (flite and festival voices: see dataset/voices.py).
+APT_PACKAGES := espeak-ng ffmpeg flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+
 system-packages:
-	@command -v espeak-ng >/dev/null && command -v ffmpeg >/dev/null || \
-	  { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng ffmpeg >/dev/null; }
+	@command -v espeak-ng >/dev/null && command -v ffmpeg >/dev/null && command -v flite >/dev/null && \
+	  [ -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts ] && [ -d /usr/share/festival/voices/english/ked_diphone ] && [ -d /usr/share/festival/voices/english/kal_diphone ] || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES) >/dev/null; }
 
 $(BIN)/facecue: pyproject.toml setup.py proto/facecue/v1/facecue.proto
 	@command -v $(PYTHON) >/dev/null || { echo "facecue: $(PYTHON) is required"; exit 1; }

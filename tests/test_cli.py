@@ -1,4 +1,5 @@
 """The command line as a user runs it: a subprocess, its exit code and its output."""
+import os
 import subprocess
 import sys
 
@@ -50,3 +51,13 @@ def test_existing_output_is_refused(assets, tmp_path):
 def test_describe_lists_the_vocabulary():
     result = facecue("describe")
     assert result.returncode == 0 and '"jawOpen"' in result.stdout and '"surprised"' in result.stdout
+
+
+def test_corpus_without_its_speech_engine_names_the_packages(tmp_path):
+    # An empty PATH hides flite and festival's text2wave, as on a machine without them.
+    result = subprocess.run([sys.executable, "-m", "facecue.cli", "corpus", "--out", str(tmp_path / "c"),
+                             "--voices", "flite+festival", "--clips", "2"],
+                            capture_output=True, text=True, timeout=120, env={**os.environ, "PATH": ""})
+    assert result.returncode == 2
+    assert "flite is not installed (apt-get install flite)" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "c").exists()

@@ -1,13 +1,18 @@
 """Training data: a synthetic corpus, and videos prepared with MediaPipe on every frame."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import numpy as np
+import pytest
 
 from facecue import take as take_io
+from facecue.audio import extract_features, load_audio
 from facecue.config import Controls, RenderOptions, RenderSize, TakeRequest
-from facecue.dataset import clips, prepare, synthetic
+from facecue.dataset import clips, prepare, recorded, synthetic
+from facecue.dataset.voices import HELD_OUT_OTHER_VOICES, OTHER_VOICES, Voice, speak
+from facecue.evaluation import devset
 
 
 def test_synthetic_corpus_is_consistent_and_resumable(pipeline, tmp_path):
@@ -133,3 +138,55 @@ def test_per_utterance_normalisation_removes_the_channel(assets):
     z = utterance_normalized(plain.mfcc, plain.energy_db)
     speech_frames = plain.energy_db >= plain.energy_db.max() - 40
     assert np.allclose(z[speech_frames].mean(0), 0, atol=1e-3) and np.allclose(z[speech_frames].std(0), 1, atol=1e-2)
+
+
+def _active_span_s(audio) -> float:
+    """Seconds from the first to the last frame within 35 dB of the loudest."""
+    energy = extract_features(audio).energy_db
+    active = np.flatnonzero(energy > energy.max() - 35)
+    return (active[-1] - active[0]) / 100
+
+
+def _median_f0(audio) -> float:
+    features = extract_features(audio)
+    voiced = features.f0_hz[(features.f0_hz > 0) & (features.energy_db > features.energy_db.max() - 30)]
+    return float(np.median(voiced))
+
+
+@pytest.mark.parametrize("voice", [Voice("espeak-ng", "en-us"), *OTHER_VOICES, *HELD_OUT_OTHER_VOICES],
+                         ids=lambda v: v.describe())
+def test_every_corpus_voice_speaks_at_the_asked_rate_and_pitch(voice, tmp_path):
+    text = "Please remember to lock the back door before you leave."
+    base = load_audio(speak(text, voice, 165, 50, tmp_path / "base.wav"))
+    slow = load_audio(speak(text, voice, 120, 50, tmp_path / "slow.wav"))
+    high = load_audio(speak(text, voice, 165, 70, tmp_path / "high.wav"))
+    assert 1.5 < _active_span_s(base) < 5.0
+    assert 1.2 < _active_span_s(slow) / _active_span_s(base) < 1.6            # 165 / 120 words a minute = 1.375
+    rise = _median_f0(high) / _median_f0(base)
+    if voice.engine == "espeak-ng":
+        assert rise > 1.06
+    else:                                                                       # shifted by 2 semitones
+        assert abs(rise - 2 ** (2 / 12)) < 0.04
+
+
+def test_recorded_renditions_keep_their_words_and_change_tempo_and_pitch():
+    root = devset.fetch(quiet=True)
+    training, held_out = recorded.clip_names(False), recorded.clip_names(True)
+    assert not set(training) & set(held_out) and set(training) | set(held_out) == {c.name for c in devset.CLIPS}
+    speech = load_audio(devset.clip_path(root, "something"))
+    faster = recorded.rendition(speech.samples, 1.15, 0.0)
+    assert abs(len(speech.samples) / len(faster) - 1.15) < 0.01
+    higher = dataclasses.replace(speech, samples=recorded.rendition(speech.samples, 1.0, 2.0))
+    assert abs(_median_f0(higher) / _median_f0(speech) - 2 ** (2 / 12)) < 0.04
+
+
+def test_recorded_clips_have_targets_that_follow_the_real_voice(pipeline, tmp_path):
+    paths = recorded.build(tmp_path, 1, seed=4, pipeline=pipeline, held_out=True)
+    assert len(paths) == len(recorded.HELD_OUT_CLIPS)
+    for path in paths:
+        clip = clips.load(path)
+        assert clip.source.startswith("recorded") and abs(clip.frames / clip.fps - len(clip.mfcc) / 100) < 0.1
+        # The teacher's lips part while the speaker talks: its gap follows the voice's level.
+        gap = clip.landmarks_local[:, 14, 1] - clip.landmarks_local[:, 13, 1]
+        level = np.interp(np.arange(clip.frames) / clip.fps, np.arange(len(clip.energy_db)) / 100, clip.energy_db)
+        assert np.corrcoef(np.abs(gap), level)[0, 1] > 0.3, clip.source

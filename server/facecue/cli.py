@@ -53,12 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("dataset", type=Path, help="folder with <actor>/video/front/<emotion>/level_<n>/<clip>.mp4")
     prepare.add_argument("--out", required=True, type=Path, help="cache folder for the prepared clips")
 
-    corpus = sub.add_parser("corpus", help="build a synthetic training corpus (espeak-ng speech, procedural cues)")
+    corpus = sub.add_parser("corpus", help="build a training corpus (synthetic or recorded speech, procedural cues)")
     corpus.add_argument("--out", required=True, type=Path)
-    corpus.add_argument("--clips", type=int, default=200)
+    corpus.add_argument("--voices", choices=("espeak-ng", "flite+festival", "recorded"), default="espeak-ng",
+                        help="synthetic voices, or the development set's real recordings (default espeak-ng)")
+    corpus.add_argument("--clips", type=int, default=200,
+                        help="clips to make; with --voices recorded, renditions of each recording")
     corpus.add_argument("--seed", type=int, default=0)
     corpus.add_argument("--held-out", action="store_true",
-                        help="speak only sentences the training split never uses (an evaluation split)")
+                        help="an evaluation split: sentences and voices (or speakers) the training split never has")
 
     train = sub.add_parser("train", help="train the neural cue model on prepared clips (prepare / corpus)")
     train.add_argument("dataset", type=Path, help="prepared clip cache (with index.jsonl)")
@@ -320,12 +323,28 @@ def _prepare(args) -> int:
 def _corpus(args) -> int:
     from tqdm import tqdm
 
-    from .dataset.synthetic import build
+    from .dataset import recorded, synthetic
+    from .dataset.voices import require
     if args.clips < 1:
         raise InvalidInput("--clips must be at least 1")
-    with tqdm(total=args.clips, desc="facecue corpus", unit="clip", disable=None) as bar:
-        paths = build(args.out, args.clips, seed=args.seed, held_out=args.held_out, progress=lambda done, total: bar.update(1))
-    print(f"{len(paths)} synthetic clips in {args.out}")
+    if args.voices == "recorded":
+        total = args.clips * len(recorded.clip_names(args.held_out))
+    else:
+        total = args.clips
+        for engine in args.voices.split("+"):
+            try:
+                require(engine)
+            except RuntimeError as error:
+                raise InvalidInput(str(error)) from None
+    with tqdm(total=total, desc="facecue corpus", unit="clip", disable=None) as bar:
+        def advance(done, _total):
+            bar.update(done - bar.n)
+        if args.voices == "recorded":
+            paths = recorded.build(args.out, args.clips, seed=args.seed, held_out=args.held_out, progress=advance)
+        else:
+            paths = synthetic.build(args.out, args.clips, seed=args.seed, held_out=args.held_out, voices=args.voices,
+                                    balanced=args.held_out, progress=advance)
+    print(f"{len(paths)} clips ({args.voices}) in {args.out}")
     return 0
 
 

@@ -17,7 +17,7 @@ FIELDS = ("mfcc", "energy_db", "f0_hz", "landmarks_local", "pose", "gaze_angles"
 
 @dataclass
 class PreparedClip:
-    actor: str
+    actor: str                    # whose face the targets show: a dataset speaker, or "synthetic" (the teacher's)
     emotion: str
     level: int
     source: str

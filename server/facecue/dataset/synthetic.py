@@ -1,6 +1,7 @@
-"""``facecue corpus``: a synthetic training corpus from espeak-ng speech and the procedural cues.
+"""``facecue corpus``: a synthetic training corpus from synthetic speech and the procedural cues.
 
-Many sentences spoken by many voices (accents × speaker variants) at varied rates and pitches,
+Many sentences spoken by many voices (espeak-ng's accents × speaker variants, or flite's and
+festival's voices; see ``voices``) at varied rates and pitches,
 heard through a drawn acoustic condition (room, noise, telephone line; see ``augment``); each
 clip gets an emotion and intensity, and its targets are the procedural backend's cues for the
 bundled face, timed by the clean words — so the whole training path runs on machines without
@@ -8,18 +9,16 @@ a talking-face dataset. Deterministic for a seed.
 """
 from __future__ import annotations
 
-import dataclasses
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from ..audio import extract_features, load_audio
-from ..config import TakeRequest
 from ..names import EMOTIONS
 from . import augment
-from .clips import PreparedClip, save
+from .clips import save
+from .teacher import BUNDLED_FACE, level_of, teach
+from .voices import HELD_OUT_OTHER_VOICES, OTHER_VOICES, Voice, speak
 
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog.", "We should leave before the rain starts.",
@@ -48,57 +47,60 @@ HELD_OUT_ACCENTS = ("en-gb-x-gbclan", "en-us")
 HELD_OUT_VARIANTS = ("f4", "m7", "klatt2", "Andy")
 
 
+VOICE_SETS = ("espeak-ng", "flite+festival")
+CLIP_PREFIX = {"espeak-ng": "syn", "flite+festival": "tts"}
+
+
 def voice_name(accent: str, variant: str) -> str:
     return f"{accent}+{variant}" if variant else accent
 
 
-def speak(text: str, voice: str, rate: int, pitch: int, path: Path) -> Path:
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-w", str(path), text],
-                   check=True, capture_output=True)
-    return path
+def draw_voice(rng: np.random.Generator, voices: str, held_out: bool) -> Voice:
+    if voices == "espeak-ng":
+        accents, variants = (HELD_OUT_ACCENTS, HELD_OUT_VARIANTS) if held_out else (ACCENTS, VARIANTS)
+        return Voice("espeak-ng", voice_name(accents[rng.integers(len(accents))],
+                                             variants[rng.integers(len(variants))]))
+    pool = HELD_OUT_OTHER_VOICES if held_out else OTHER_VOICES
+    return pool[rng.integers(len(pool))]
 
 
 def build(out: str | Path, clips: int, *, seed: int = 0, image: str | Path | None = None, pipeline=None,
-          progress=None, held_out: bool = False) -> list[Path]:
-    """``clips`` clips under ``out``; ``held_out`` speaks only HELD_OUT_SENTENCES (an evaluation split)."""
+          progress=None, held_out: bool = False, voices: str = "espeak-ng", balanced: bool = False) -> list[Path]:
+    """``clips`` clips under ``out``, spoken by one of VOICE_SETS.
+
+    ``held_out`` speaks only HELD_OUT_SENTENCES with the held-out voices (an evaluation split);
+    ``balanced`` gives the emotions in turn, so every emotion has as many clips to be scored on.
+    """
     from ..pipeline import Pipeline
+    if voices not in VOICE_SETS:
+        raise ValueError(f"voices must be one of {', '.join(VOICE_SETS)}, not {voices!r}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pipeline = pipeline or Pipeline()
-    image = Path(image) if image else Path(__file__).resolve().parents[1] / "samples" / "face.jpg"
+    image = Path(image) if image else BUNDLED_FACE
     rng = np.random.default_rng(seed)
     written = []
     with tempfile.TemporaryDirectory() as tmp:
         for index in range(clips):
-            name = f"{'held' if held_out else 'syn'}_{seed:03d}_{index:05d}"
+            name = f"{'held' if held_out else ''}{CLIP_PREFIX[voices]}_{seed:03d}_{index:05d}"
             pool = HELD_OUT_SENTENCES if held_out else SENTENCES
             sentences = rng.choice(len(pool), size=int(rng.integers(1, 3)), replace=False)
             text = " ".join(pool[i] for i in sentences)
-            accents, variants = (HELD_OUT_ACCENTS, HELD_OUT_VARIANTS) if held_out else (ACCENTS, VARIANTS)
-            voice = voice_name(accents[rng.integers(len(accents))], variants[rng.integers(len(variants))])
+            voice = draw_voice(rng, voices, held_out)
             emotion = EMOTIONS[rng.integers(len(EMOTIONS))]
+            if balanced:                        # drawn all the same, so the other draws stay as they were
+                emotion = EMOTIONS[index % len(EMOTIONS)]
             intensity = float(rng.uniform(0.3, 1.0))
             rate, pitch, take_seed = int(rng.integers(120, 210)), int(rng.integers(20, 80)), int(rng.integers(2**31))
             channel_rng = np.random.default_rng(int(rng.integers(2**31)))
             condition = augment.draw(channel_rng)
-            level = 1 + min(2, int(intensity * 3))
-            done = out / "synthetic" / emotion / f"level_{level}" / f"{name}.npz"
-            if done.is_file():                  # resumed: the draws above keep later clips the same
-                written.append(done)
-                continue
-            wav = speak(text, voice, rate, pitch, Path(tmp) / f"{name}.wav")
-            take = pipeline.run(TakeRequest(audio=wav, image=image, emotion=emotion, intensity=intensity,
-                                            seed=take_seed, transcript=text))
-            clean = load_audio(wav)
-            heard = augment.apply(clean.samples, condition, channel_rng)
-            features = extract_features(dataclasses.replace(clean, samples=heard))
-            clip = PreparedClip(actor="synthetic", emotion=emotion, level=level,
-                                source=f"espeak-ng {voice} ({condition.describe()}): {text}", fps=take.fps,
-                                mfcc=features.mfcc,
-                                energy_db=features.energy_db, f0_hz=features.f0_hz,
-                                landmarks_local=take.landmarks_local, pose=take.pose, gaze_angles=take.gaze_angles,
-                                gaze_labels=take.gaze_labels, intensity=intensity)
-            written.append(save(clip, out, name))
+            done = out / "synthetic" / emotion / f"level_{level_of(intensity)}" / f"{name}.npz"
+            if not done.is_file():              # resumed: the draws above keep later clips the same
+                wav = speak(text, voice, rate, pitch, Path(tmp) / f"{name}.wav")
+                done = save(teach(pipeline, wav, text, image=image, emotion=emotion, intensity=intensity,
+                                  take_seed=take_seed, condition=condition, channel_rng=channel_rng,
+                                  source=voice.describe()), out, name)
+            written.append(done)
             if progress:
                 progress(index + 1, clips)
     return written
