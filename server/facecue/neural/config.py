@@ -25,16 +25,21 @@ class ModelConfig:
     overlap_frames: int = 32          # … and the overlap cross-faded between windows
     feature_norm: str = "utterance"   # "utterance": each recording normalized over its own speech
                                       # first (see features); "corpus": the corpus statistics only
+    gaze_start: str = "drawn"         # "drawn": the gaze decoder starts from an empty cue and draws
+                                      # the first regions itself (a take may open looking down);
+                                      # "forward": it starts from both eyes forward
 
     @classmethod
     def from_dict(cls, values: dict) -> "ModelConfig":
-        values = {"feature_norm": "corpus", **values}     # checkpoints older than the field
+        values = {"feature_norm": "corpus", "gaze_start": "forward", **values}   # checkpoints older than the fields
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
             raise InvalidInput(f"checkpoint config has unknown fields {', '.join(unknown)}")
         if values["feature_norm"] not in ("corpus", "utterance"):
             raise InvalidInput(f"checkpoint config has unknown feature_norm '{values['feature_norm']}'")
+        if values["gaze_start"] not in ("drawn", "forward"):
+            raise InvalidInput(f"checkpoint config has unknown gaze_start '{values['gaze_start']}'")
         return cls(**values)
 
     def as_dict(self) -> dict:

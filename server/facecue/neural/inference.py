@@ -122,12 +122,12 @@ def decode(model: CueModel, windows: torch.Tensor, mix: torch.Tensor, gumbel: to
                          model.pose.emotion(mix)),
         "gaze": _Stepper(model.gaze, context_by_length(model.gaze, codes, lengths, window, overlap),
                          model.gaze.emotion(mix))}
-    s, h, device = cfg.gaze_regions, cfg.decoder_hidden, windows.device
+    h, device = cfg.decoder_hidden, windows.device
     rows = len(variants.takes)
     main = torch.as_tensor([variants.takes.index(k) for k in range(b)], device=device)
     lm_prev = torch.zeros(rows, 3 * cfg.landmark_points, device=device)
     pose_prev = torch.zeros(b, 6, device=device)
-    gaze_prev = model.gaze_input(torch.full((b,), 2 + s * 2, device=device))      # both eyes forward
+    gaze_prev = model.gaze_input(torch.full((b,), CueModel.start_gaze_for(cfg), device=device))
     landmarks = torch.empty(rows, frames, 3 * cfg.landmark_points, device=device)
     pose = torch.empty(b, frames, 6, device=device)
     gaze = torch.empty(b, frames, dtype=torch.long, device=device)

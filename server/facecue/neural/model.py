@@ -21,10 +21,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .. import gaze
 from ..audio import MFCC_DIMS
 from ..names import EMOTIONS
 from .config import ModelConfig, TrainConfig
 from .representation import LIP_ROWS
+
+START_GAZE = -1     # the joint gaze "class" before a take's first frame: no eye region yet
 
 
 class AudioEncoder(nn.Module):
@@ -84,9 +87,18 @@ class CueModel(nn.Module):
                                         nn.Linear(128, len(EMOTIONS)))
 
     def gaze_input(self, joint: torch.Tensor) -> torch.Tensor:
-        """(…) joint classes → (…, 2S) one-hot per eye: the gaze cue fed back."""
+        """(…) joint classes → (…, 2S) one-hot per eye: the gaze cue fed back. ``START_GAZE``
+        (before a take's first frame) is all zeros."""
         s = self.cfg.gaze_regions
-        return torch.cat([F.one_hot(joint % s, s), F.one_hot(joint // s, s)], -1).float()
+        known = joint >= 0
+        joint = joint.clamp(min=0)
+        eyes = torch.cat([F.one_hot(joint % s, s), F.one_hot(joint // s, s)], -1)
+        return (eyes * known.unsqueeze(-1)).float()
+
+    @staticmethod
+    def start_gaze_for(cfg: ModelConfig) -> int:
+        """The gaze cue before a take's first frame, for a model of this config."""
+        return START_GAZE if cfg.gaze_start == "drawn" else gaze.FORWARD * (1 + cfg.gaze_regions)
 
     def audio_codes(self, windows: torch.Tensor) -> torch.Tensor:
         """(B, F, W, 28) MFCC windows → (B, F, C)."""

@@ -18,14 +18,12 @@ import torch
 
 from ..dataset import clips as clip_io
 from ..errors import InvalidInput
-from ..names import EMOTIONS, GAZE_REGIONS
+from ..names import EMOTIONS
 from ..timing import sample_linear
 from . import checkpoint, representation as rep
 from .config import ModelConfig, TrainConfig
 from .features import frame_windows, model_mfcc
 from .model import CueModel, loss
-
-FORWARD = 2 + GAZE_REGIONS * 2
 
 
 @dataclass
@@ -54,6 +52,7 @@ def _at_rate(clip: clip_io.PreparedClip, fps: float):
 def load_dataset(cache: str | Path, cfg: ModelConfig) -> list[TrainingClip]:
     entries, prepared = clip_io.load_prepared(cache)
     rests = rep.speaker_rests(prepared)
+    start_gaze = CueModel.start_gaze_for(cfg)
     out = []
     for entry, clip in zip(entries, prepared):
         if clip.emotion not in EMOTIONS:
@@ -66,7 +65,7 @@ def load_dataset(cache: str | Path, cfg: ModelConfig) -> list[TrainingClip]:
             landmarks=np.concatenate([np.zeros((1, cfg.landmark_points, 3), np.float32),
                                       rep.encode_landmarks(local, rest.face)]),
             pose=np.concatenate([np.zeros((1, 6), np.float32), rep.encode_pose(pose, rest.pose)]),
-            gaze=np.concatenate([[FORWARD], rep.joint_gaze(labels)]).astype(np.int64)))
+            gaze=np.concatenate([[start_gaze], rep.joint_gaze(labels)]).astype(np.int64)))
     return out
 
 
