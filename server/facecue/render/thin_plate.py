@@ -17,14 +17,17 @@ CPU_BLOCK_ELEMENTS = 700_000
 CPU_QUERY_BLOCK = 256
 
 
+NEAREST = 1e-12        # squared distances are at least this, so r² log r² needs no guard of its own
+
+
 def _kernel(squared_distance: torch.Tensor) -> torch.Tensor:
-    return squared_distance.clamp_min(1e-12).log_().mul_(squared_distance)   # r² log r²
+    return squared_distance.log().mul_(squared_distance)                   # r² log r²
 
 
 def _squared_distances(queries: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
     """(F, Q, N) squared distances with one batched matmul (cheaper than cdist then squaring)."""
     cross = torch.baddbmm(controls.square().sum(-1)[:, None, :], queries, controls.transpose(1, 2), alpha=-2)
-    return cross.add_(queries.square().sum(-1)[..., None]).clamp_min_(0)
+    return cross.add_(queries.square().sum(-1)[..., None]).clamp_min_(NEAREST)
 
 
 def _affine_basis(points: torch.Tensor) -> torch.Tensor:
