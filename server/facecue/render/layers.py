@@ -1,4 +1,5 @@
-"""What a warp alone cannot show: irises that turn, lids that close, a mouth that opens.
+"""What a warp alone cannot show: irises that turn, lids that close, a mouth that opens,
+skin that creases.
 
 Each layer works in a small box around its feature (the union over the batch's frames),
 on output pixels, and blends over the warped frames in place.
@@ -10,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import topology as topo
+from .creases import crease_strengths, line_amounts, line_points, line_shade
 from .portrait import EYES, MOUTH_OPENING, PreparedPortrait, eye_opening, iris_radius, source_grid
 from .shapes import disc_coverage, pixel_centres, polygon_coverage, polyline_distance, smoothstep
 
@@ -70,6 +72,25 @@ def _sample_detail(prepared: PreparedPortrait, photo_xy: torch.Tensor) -> torch.
     source = prepared.detail_source.expand(photo_xy.shape[0], -1, -1, -1)
     return F.grid_sample(source, source_grid(prepared, photo_xy), mode="bilinear", padding_mode="zeros",
                          align_corners=False)
+
+
+def draw_creases(frames: torch.Tensor, points: torch.Tensor, photo_points: torch.Tensor,
+                 prepared: PreparedPortrait) -> None:
+    """Darken the creases the frames' expressions throw (see ``creases``), each line in its own
+    small box; frames showing none are left untouched."""
+    photo = torch.as_tensor(prepared.landmarks[:, :2], dtype=torch.float32, device=frames.device)
+    lines = line_amounts(crease_strengths(photo_points, photo))
+    if not lines:
+        return
+    face_height = float((photo[topo.FOREHEAD] - photo[topo.CHIN]).norm()) * prepared.framing.scale
+    for crease, line, amount in lines:
+        where = line_points(points, line)
+        box = _box(where, 3 * crease.width * face_height, frames.shape[2], frames.shape[3])
+        if box is None:
+            continue
+        x0, y0, x1, y1 = box
+        frames[:, :, y0:y1, x0:x1] *= line_shade(_pixels(box, len(points), frames.device), where, crease,
+                                                 amount, face_height)[:, None]
 
 
 def draw_eyes(frames: torch.Tensor, warped_eyes: torch.Tensor, points: torch.Tensor,

@@ -40,14 +40,17 @@ def default_device() -> torch.device:
 
 
 class WarpRenderer:
-    """Animates the reference photo itself: a mesh-driven spline warp plus eye and mouth layers."""
+    """Animates the reference photo itself: a mesh-driven spline warp plus crease, eye and mouth
+    layers (``creases=False`` leaves the skin as the warp carries it)."""
 
     name = "warp"
-    version = "1.0"
+    version = "1.1"          # 1.1: expression creases
 
-    def __init__(self, device: str | torch.device | None = None, grid_cells: int = GRID_CELLS):
+    def __init__(self, device: str | torch.device | None = None, grid_cells: int = GRID_CELLS,
+                 creases: bool = True):
         self.device = torch.device(device) if device is not None else default_device()
         self.grid_cells = grid_cells
+        self.creases = creases
 
     @property
     def batch_frames(self) -> int:
@@ -121,6 +124,8 @@ class WarpRenderer:
     def draw_layers(self, prepared: PreparedPortrait, frames: torch.Tensor, masks: torch.Tensor,
                     photo_points: torch.Tensor) -> None:
         points = self.output_points(prepared, photo_points)
+        if self.creases:
+            layers.draw_creases(frames, points, photo_points, prepared)
         layers.draw_eyes(frames, masks, points, photo_points, prepared)
         layers.draw_mouth(frames, points, photo_points, prepared)
 

@@ -1,0 +1,81 @@
+"""Expression creases on real dev-set photos: which expressions throw them, where they darken
+the frame, and that frames showing none are left exactly as the warp makes them."""
+import numpy as np
+import pytest
+
+from facecue.evaluation import devset
+from facecue.evaluation.expression_probe import shape_weights
+from facecue.render.creases import crease_lines, crease_strengths
+
+torch = pytest.importorskip("torch")
+
+SHAPES = ["mouthSmileLeft", "mouthFrownLeft", "browDownLeft", "browInnerUp", "jawOpen"]
+DRIVERS = {"mouthSmileLeft": "smile", "mouthFrownLeft": "frown", "browDownLeft": "brows_down", "browInnerUp": None}
+
+
+@pytest.fixture(scope="module")
+def root():
+    return devset.fetch(quiet=True)
+
+
+def _probe_landmarks(pipeline, root, face: str, weights: np.ndarray):
+    """The photo's own image landmarks and its neutralised, sealed face showing each row of weights."""
+    from facecue.arkit_basis import apply_basis, rest_and_basis
+    from facecue.reference import without_expression
+    from facecue.relocation import relocate
+    photo = pipeline.analyze_photo(str(devset.face_path(root, face)))
+    reference = without_expression(photo)
+    rest, basis = rest_and_basis(reference.local)
+    local = apply_basis(rest, basis, weights)
+    gaze = np.stack([reference.eyes[eye].rest_angles for eye in ("left", "right")])
+    count = len(local)
+    _, image = relocate(local, np.repeat(reference.pose[None], count, 0), np.repeat(gaze[None], count, 0), reference)
+    return photo, image
+
+
+@pytest.mark.parametrize("face", ["closed", "teeth"])
+def test_each_expression_throws_its_own_creases_and_speech_none(pipeline, root, face):
+    photo, image = _probe_landmarks(pipeline, root, face, shape_weights(SHAPES, 1.0))
+    strengths = crease_strengths(torch.as_tensor(image[..., :2], dtype=torch.float32),
+                                 torch.as_tensor(photo.landmarks_image[:, :2], dtype=torch.float32))
+    strengths = {name: value.numpy() for name, value in strengths.items()}
+    for name, value in strengths.items():
+        assert np.all(value[0] == 0), (face, name)                             # the neutralised rest
+        assert np.all(value[-1] == 0), (face, name)                            # the jaw alone
+    for row, shape in enumerate(SHAPES[:-1], 1):                               # raised brows throw none
+        for name, value in strengths.items():
+            if name == DRIVERS[shape]:
+                # the teeth photo smiles already: only the smile beyond its own throws folds
+                least = 0.1 if (face, name) == ("teeth", "smile") else 0.5
+                assert value[row].min() > least, (face, shape, name, value[row])
+            else:
+                assert value[row].max() == 0, (face, shape, name, value[row])
+
+
+def test_creases_darken_their_lines_and_nothing_else(pipeline, root):
+    from facecue.config import RenderSize
+    from facecue.reference import read_image
+    from facecue.render import Portrait, WarpRenderer
+    from facecue.render.creases import line_points
+    photo, image = _probe_landmarks(pipeline, root, "closed", shape_weights(["mouthSmileLeft", "browDownLeft"], 1.0))
+    rgb, _ = read_image(devset.face_path(root, "closed"))
+    frames = {}
+    for creases in (True, False):
+        renderer = WarpRenderer(device="cpu", creases=creases)
+        prepared = renderer.prepare(Portrait(rgb, photo), RenderSize.parse("256"))
+        frames[creases] = renderer.render(prepared, image).astype(np.int16)
+    assert np.array_equal(frames[True][0], frames[False][0])                   # no expression: untouched
+    darker = (frames[False] - frames[True]).sum(-1)                            # summed over RGB
+    assert darker.min() >= 0                                                   # creases only darken
+    points = torch.as_tensor(renderer.output_points(prepared, torch.as_tensor(image[..., :2], dtype=torch.float32)))
+    for row, driver in ((1, "smile"), (2, "brows_down")):
+        for crease, side, line in crease_lines():
+            if crease.driver != driver:
+                continue
+            x, y = line_points(points[row], line).mean(0).round().int().tolist()   # the line's middle
+            assert darker[row, y - 1:y + 2, x - 1:x + 2].mean() > 6, (driver, side)
+        changed = darker[row] > 0
+        ys, xs = np.nonzero(changed)
+        face = points[row].numpy()
+        assert xs.min() > face[:, 0].min() and xs.max() < face[:, 0].max()    # inside the face
+        assert ys.min() > face[:, 1].min() and ys.max() < face[:, 1].max()
