@@ -25,14 +25,6 @@ SOURCE_DEPTH = 0.92    # of the photo's lip thickness sampled when lips meet ove
 END_FEATHER = 0.15     # of a quad's length past the mouth corner over which the band lets go
 
 
-def _cross(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
-
-
-def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1]
-
-
 def _beyond(t: torch.Tensor) -> torch.Tensor:
     """How far t lies outside [0, 1]."""
     return (-t).clamp_min(0) + (t - 1).clamp_min(0)
@@ -49,18 +41,27 @@ def inverse_bilinear(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch
 
     Of the quadratic's two roots, the one nearer the unit square; NaN where neither is real
     (such a pixel lies far from the quad: the parabola's vertex would put it inside)."""
-    e, f, g, h = b - a, d - a, a - b + c - d, p - a
-    k2, k1, k0 = _cross(g, f), _cross(e, f) + _cross(h, g), _cross(h, e)
+    # Worked per coordinate so the per-pixel planes stay contiguous, and in place where a
+    # plane is not needed again: the same arithmetic as with (…, 2) vectors (cross(x, y) =
+    # x₀y₁ − x₁y₀), bit for bit, at about half the cost.
+    e, f, g = b - a, d - a, a - b + c - d
+    (ex, ey), (fx, fy), (gx, gy) = ((t[..., 0], t[..., 1]) for t in (e, f, g))
+    hx, hy = p[..., 0] - a[..., 0], p[..., 1] - a[..., 1]
+    k2 = gx * fy - gy * fx
+    k1 = (hx * gy).sub_(hy * gx).add_(ex * fy - ey * fx)
+    k0 = (hx * ey).sub_(hy * ex)
     flat = k2.abs() < 1e-9 * (k1.abs() + 1e-12)
-    discriminant = k1.square() - 4 * k0 * k2
-    root = discriminant.clamp_min(0).sqrt()
-    safe_k2 = torch.where(flat, torch.ones_like(k2), k2)
-    safe_k1 = torch.where(k1.abs() < 1e-12, torch.full_like(k1, 1e-12), k1)
+    discriminant = k1.square().sub_((4 * k0).mul_(k2))
+    root = discriminant.clamp_min(0).sqrt_()
+    twice_k2 = 2 * torch.where(flat, torch.ones_like(k2), k2)
+    linear = -k0 / torch.where(k1.abs() < 1e-12, torch.full_like(k1, 1e-12), k1)
+    minus_k1 = -k1
     roots = []
-    for v in ((-k1 - root) / (2 * safe_k2), (-k1 + root) / (2 * safe_k2)):
-        v = torch.where(flat, -k0 / safe_k1, v)
-        edge = e + g * v[..., None]
-        roots.append((_dot(h - f * v[..., None], edge) / _dot(edge, edge).clamp_min(1e-12), v))
+    for v in ((minus_k1 - root) / twice_k2, (minus_k1 + root) / twice_k2):
+        v = torch.where(flat, linear, v)
+        edge_x, edge_y = ex + gx * v, ey + gy * v
+        along = (hx - fx * v).mul_(edge_x).add_((hy - fy * v).mul_(edge_y))
+        roots.append((along.div_((edge_x * edge_x).add_(edge_y * edge_y).clamp_min_(1e-12)), v))
     (u1, v1), (u2, v2) = roots
     first = _outside(u1, v1) <= _outside(u2, v2)
     u, v = torch.where(first, u1, u2), torch.where(first, v1, v2)
