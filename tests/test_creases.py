@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from facecue.evaluation import devset
-from facecue.evaluation.expression_probe import shape_weights
+from facecue.evaluation.expression_probe import probe_landmarks, shape_weights
 from facecue.render.creases import crease_lines, crease_strengths
 
 torch = pytest.importorskip("torch")
@@ -19,18 +19,7 @@ def root():
 
 
 def _probe_landmarks(pipeline, root, face: str, weights: np.ndarray):
-    """The photo's own image landmarks and its neutralised, sealed face showing each row of weights."""
-    from facecue.arkit_basis import apply_basis, rest_and_basis
-    from facecue.reference import without_expression
-    from facecue.relocation import relocate
-    photo = pipeline.analyze_photo(str(devset.face_path(root, face)))
-    reference = without_expression(photo)
-    rest, basis = rest_and_basis(reference.local)
-    local = apply_basis(rest, basis, weights)
-    gaze = np.stack([reference.eyes[eye].rest_angles for eye in ("left", "right")])
-    count = len(local)
-    _, image = relocate(local, np.repeat(reference.pose[None], count, 0), np.repeat(gaze[None], count, 0), reference)
-    return photo, image
+    return probe_landmarks(pipeline, str(devset.face_path(root, face)), weights)
 
 
 @pytest.mark.parametrize("face", ["closed", "teeth"])

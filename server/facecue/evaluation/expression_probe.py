@@ -37,19 +37,27 @@ def other_side(name: str) -> str | None:
     return None
 
 
-def probe_frames(pipeline, photo: str | Path, weights: np.ndarray, size: str = "256") -> np.ndarray:
-    """(len(weights), H, W, 3) uint8 frames of ``photo`` showing each row of ``weights``."""
+def probe_landmarks(pipeline, photo: str | Path, weights: np.ndarray):
+    """The neutralised reference of ``photo`` (its image landmarks are the photo's own) and
+    (len(weights), 478, 3) image landmarks of its rest showing each row of ``weights``."""
     from ..arkit_basis import apply_basis, rest_and_basis
-    from ..config import RenderSize
-    from ..reference import read_image, without_expression
+    from ..reference import without_expression
     from ..relocation import relocate
-    from ..render import Portrait
-    rgb, _ = read_image(photo)
     reference = without_expression(pipeline.analyze_photo(photo))
     rest, basis = rest_and_basis(reference.local)
     local = apply_basis(rest, basis, np.asarray(weights, np.float32))
     count = len(local)
     gaze = np.stack([reference.eyes[eye].rest_angles for eye in ("left", "right")])
     _, image = relocate(local, np.repeat(reference.pose[None], count, 0), np.repeat(gaze[None], count, 0), reference)
+    return reference, image
+
+
+def probe_frames(pipeline, photo: str | Path, weights: np.ndarray, size: str = "256") -> np.ndarray:
+    """(len(weights), H, W, 3) uint8 frames of ``photo`` showing each row of ``weights``."""
+    from ..config import RenderSize
+    from ..reference import read_image
+    from ..render import Portrait
+    rgb, _ = read_image(photo)
+    reference, image = probe_landmarks(pipeline, photo, weights)
     renderer = pipeline.renderer()
     return renderer.render(renderer.prepare(Portrait(rgb, reference), RenderSize.parse(size)), image)

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for part in CORPUS + HELD_OUT:
         build_part(args.work / part[0], *part[1:])
-    corpus = args.work / "corpus"
+    (corpus,) = {args.work / part[0] for part in CORPUS}          # every part trains from one folder
     if args.evaluate_only:
         summary = checkpoint.load(args.out).training
     else:

@@ -31,6 +31,7 @@ import torch
 
 from .. import topology as topo
 from .shapes import polyline_distance, smoothstep
+from .warp import similarity
 
 # A crease point is a landmark, or a point part-way between two: (from, to, how far).
 Point = tuple[int, int, float]
@@ -60,7 +61,6 @@ CREASES = (
 # so speech alone throws no crease.
 ONSET = {"smile": (0.015, 0.05), "frown": (0.015, 0.05), "brows_down": (0.015, 0.07)}
 INNER_BROWS = (55, 285)
-LIP_MIDDLE = (13, 14)
 
 
 @lru_cache(maxsize=1)
@@ -92,7 +92,6 @@ def line_points(landmarks: torch.Tensor, points: tuple[Point, ...]) -> torch.Ten
 
 def _to_photo_pose(frames: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
     """Frames (F, 478, 2) moved to the photo's head position by their face ovals' similarity."""
-    from .warp import similarity
     oval = torch.as_tensor(topo.group("face_oval"), device=frames.device)
     a, b = similarity(photo[oval], frames[:, oval])
     z = (torch.complex(frames[..., 0], frames[..., 1]) - b) / a
@@ -110,7 +109,8 @@ def expression_measures(frames: torch.Tensor, photo: torch.Tensor) -> dict[str, 
 
     def corner_lift(face):
         corners = face[..., [topo.MOUTH_CORNER_RIGHT, topo.MOUTH_CORNER_LEFT], :]
-        return rise(corners - face[..., list(LIP_MIDDLE), :].mean(-2, keepdim=True))
+        middle = face[..., [topo.UPPER_LIP_INNER, topo.LOWER_LIP_INNER], :].mean(-2, keepdim=True)
+        return rise(corners - middle)
 
     def inner_brows(face):
         eyes = torch.stack([face[..., list(topo.EYE_CORNERS[s]), :].mean(-2) for s in ("right", "left")], -2)
