@@ -180,9 +180,31 @@ def _lid_shapes(face: _Face, eye: str) -> dict[str, np.ndarray]:
     raise_upper = np.zeros_like(face.v)
     raise_upper[:, 1] = 0.5 * gap * is_upper * region
     cheek = face.spread({bottom: (0, 0.1, 0)}, 1.0) * (1 - is_upper)[:, None]
-    return {"blink": down + 0.15 * up_lower / 0.25, "squint": 0.6 * down + 2 * up_lower + cheek,
+    return {"blink": _closed_lids(face, upper, lower, is_upper, region), "squint": 0.6 * down + 2 * up_lower + cheek,
             "lower_lid_up": 2 * up_lower + cheek,
             "wide": raise_upper, "look_down": 0.25 * down, "look_up": 0.6 * raise_upper}
+
+
+LOWER_LID_RISE = 0.15     # of the lids' opening closed by the lower lid in a blink; the upper lid does the rest
+
+
+def _closed_lids(face: _Face, upper: np.ndarray, lower: np.ndarray, is_upper: np.ndarray,
+                 region: np.ndarray) -> np.ndarray:
+    """The lids brought together along the whole opening: at every x the upper lid comes down
+    and the lower lid up until they meet, the lid skin around following. eyeBlink = 1 is a
+    closed eye; a lid that stopped short left a dark slit that reads as a squint."""
+    x = face.v[:, 0]
+    ux, uy = face.v[upper, 0], face.v[upper, 1]
+    lx = np.concatenate([ux[[0, -1]], face.v[lower, 0]])            # the corners close the lower lid too
+    ly = np.concatenate([uy[[0, -1]], face.v[lower, 1]])
+    upper_at, lower_at = _curve(np.stack([ux, uy], 1), x), _curve(np.stack([lx, ly], 1), x)
+    opening = np.clip(upper_at - lower_at, 0, None)
+    close = np.zeros_like(face.v)
+    close[:, 1] = opening * (LOWER_LID_RISE * (1 - is_upper) - (1 - LOWER_LID_RISE) * is_upper) * region
+    close[upper[1:-1], 1] = -(1 - LOWER_LID_RISE) * opening[upper[1:-1]]     # the lids themselves exactly
+    close[lower, 1] = LOWER_LID_RISE * opening[lower]
+    close[upper[[0, -1]]] = 0.0
+    return close
 
 
 def build_basis(neutral: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from .. import topology as topo
 from .creases import crease_strengths, line_amounts, line_points, line_shade
 from .portrait import EYES, MOUTH_OPENING, PreparedPortrait, eye_opening, iris_radius, source_grid
+from .warp import LID_HOLD, held_lids
 from .shapes import disc_coverage, pixel_centres, polygon_coverage, polyline_distance, smoothstep
 
 CAVITY = (0.20, 0.07, 0.08)
@@ -24,6 +25,9 @@ SEAM_RIMS = 0.06         # × mouth width: the inner lip rims lifted where closi
 SHADOW_FLOOR = 0.85      # × the lips' colour: the least brightness of a lifted rim
 SEAM_WIDTH = 0.01        # × mouth width: the line where closed lips meet …
 SEAM_SHADE = 0.25        # … and how much darker it is (darker reads as parted lips)
+LASH_COVER = 0.14        # × eye width: how far a closing lid's sheet reaches over the photo's lashes …
+SHEET_FEATHER = 0.06     # … and over how much of that it fades in
+LID_ROUNDING = 0.15      # how much darker a closed lid is at its edges than across its middle
 
 
 def _box(points: torch.Tensor, margin: float, height: int, width: int) -> tuple[int, int, int, int] | None:
@@ -103,6 +107,9 @@ def draw_eyes(frames: torch.Tensor, warped_eyes: torch.Tensor, points: torch.Ten
     """
     count, _, height, width = frames.shape
     device = frames.device
+    origin = torch.as_tensor(prepared.framing.origin, dtype=torch.float32, device=device)
+    reference = torch.as_tensor(prepared.landmarks[:, :2], dtype=torch.float32, device=device)
+    held = (held_lids(photo_points, reference) - origin) * prepared.framing.scale     # where the warp put the lids
     for k, eye in enumerate(EYES):
         outline = points[:, list(eye_opening(eye))]
         iris = topo.group(f"{eye}_iris")
@@ -120,9 +127,22 @@ def draw_eyes(frames: torch.Tensor, warped_eyes: torch.Tensor, points: torch.Ten
         upper, lower = topo.EYE_LIDS[eye]
         eye_width = (points[:, outer] - points[:, inner]).norm(dim=-1).clamp_min(1e-3)
         openness = (points[:, upper] - points[:, lower]).norm(dim=-1) / eye_width / float(prepared.eye_gap[k])
-        closure = 1 - smoothstep(0.15, 0.7, openness)
+        closure = 1 - smoothstep(LID_HOLD, 0.7, openness)      # the warp closes an eye no further than LID_HOLD
         leak = warped_eyes[:, k, y0:y1, x0:x1] * (1 - opening) * closure[:, None, None]
-        region = _blend(region, _colour(prepared.lid_colour[k], device), leak)
+        # Past LID_HOLD the warp leaves the photo's lid where it was: the closing lid is drawn as
+        # a sheet from there (raised over its lashes) down to the frame's lid, fading at its top.
+        lid_line = points[:, list(topo.LID_UPPER[eye])]
+        beyond_hold = (1 - openness / LID_HOLD).clamp(0, 1)
+        top = held[:, list(topo.LID_UPPER[eye])].clone()
+        top[..., 1] -= (LASH_COVER * eye_width * beyond_hold)[:, None]
+        sheet = polygon_coverage(pixels, torch.cat([top, lid_line.flip(1)], 1))
+        from_top, from_lid = polyline_distance(pixels, top), polyline_distance(pixels, lid_line)
+        sheet = sheet * smoothstep(0.0, SHEET_FEATHER * eye_width[:, None, None], from_top)
+        # A lid is rounded over the eyeball: lit in its middle, darker toward its edges.
+        across = from_top / (from_top + from_lid).clamp_min(1e-3)
+        shade = 1 - LID_ROUNDING * (2 * across - 1).square()
+        lid = _colour(prepared.lid_colour[k], device) * shade[:, None]
+        region = _blend(region, lid, torch.maximum(leak, sheet))
 
         # The iris: the photo's own iris, scaled and moved to the gazed centre, clipped by the lids.
         centre, radius = points[:, iris[0]], iris_radius(points, eye)

@@ -179,11 +179,13 @@ def _sclera_colour(rgb: torch.Tensor, opening: torch.Tensor, iris: torch.Tensor)
 
 
 def _lid_colour(rgb: torch.Tensor, local: np.ndarray, eye: str) -> torch.Tensor:
-    """Skin sampled a little above the upper lid (between lid and brow)."""
+    """Skin of the upper lid: sampled a third of the way from the lid to the brow, clear of the
+    lashes and of the fold's shadow that lie just above an open lid."""
     upper = local[list(topo.LID_UPPER[eye][2:-2])]
-    lower = local[list(topo.LID_LOWER[eye][1:-1])]
-    lift = 0.6 * (lower.mean(0) - upper.mean(0))
-    samples = np.round(upper - lift).astype(int)
+    brow = local[topo.group(f"{eye}_brow")]
+    samples = upper[:, :2].copy()
+    samples[:, 1] += 0.35 * (brow[:, 1].mean() - upper[:, 1].mean())
+    samples = np.round(samples).astype(int)
     height, width = rgb.shape[1:]
     xs = np.clip(samples[:, 0], 0, width - 1)
     ys = np.clip(samples[:, 1], 0, height - 1)

@@ -44,7 +44,7 @@ class WarpRenderer:
     layers (``creases=False`` leaves the skin as the warp carries it)."""
 
     name = "warp"
-    version = "1.1"          # 1.1: expression creases
+    version = "1.2"          # 1.1: expression creases; 1.2: lids drawn closing over a held-open eye
 
     def __init__(self, device: str | torch.device | None = None, grid_cells: int = GRID_CELLS,
                  creases: bool = True):

@@ -25,6 +25,7 @@ OUTER_FOLLOW = 0.5                          # how much of the head's motion the 
 FADE = (1.9, 2.6)                           # the field fades out between these radii
 MESH_CONTROLS = 260                         # mesh points the spline passes through
 LIP_PARTING = 0.03                          # × mouth width: the least inner-lip gap the warp is given
+LID_HOLD = 0.4                              # × the photo's lid gap: the least the warp closes an eye
 
 
 @lru_cache(maxsize=1)
@@ -87,7 +88,7 @@ def control_points(reference: np.ndarray, frames: torch.Tensor, face: FaceFrame)
     a, b = similarity(oval, frames[:, oval_idx])
     inner_t = _apply(a, b, inner)
     outer_t = outer + OUTER_FOLLOW * (_apply(a, b, outer) - outer)
-    targets = torch.cat([_parted_lips(frames)[:, mesh_controls()], inner_t, outer_t], 1)
+    targets = torch.cat([held_lids(_parted_lips(frames), ref)[:, mesh_controls()], inner_t, outer_t], 1)
     sources = torch.cat([ref[mesh_controls()], inner, outer], 0)
     return targets, sources
 
@@ -106,6 +107,24 @@ def _parted_lips(frames: torch.Tensor) -> torch.Tensor:
     short = (LIP_PARTING * width - apart).clamp_min(0) / 2
     out[:, upper, 1] -= short
     out[:, lower, 1] += short
+    return out
+
+
+def held_lids(frames: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """The frames' points with each upper lid held at least LID_HOLD of the photo's lid gap
+    above the lower lid (scaled with the eye's width). A warp that closed the lids would
+    stretch the photo's lash line and lid margin into streaks over the eye; held open, the
+    eye layer draws the closing lid over it, and a closed eye never asks one output point to
+    show two photo points."""
+    out = frames.clone()
+    for eye in ("left", "right"):
+        upper, lower = list(topo.LID_UPPER[eye][1:-1]), list(topo.LID_LOWER[eye])     # facing pairs
+        outer, inner = topo.EYE_CORNERS[eye]
+        width = (frames[:, outer, :2] - frames[:, inner, :2]).norm(dim=-1)[:, None]
+        photo_width = (reference[outer] - reference[inner]).norm()
+        photo_gap = (reference[lower, 1] - reference[upper, 1]).clamp_min(0)
+        least = LID_HOLD * photo_gap * width / photo_width
+        out[:, upper, 1] = torch.minimum(frames[:, upper, 1], frames[:, lower, 1] - least)   # image y grows downward
     return out
 
 
