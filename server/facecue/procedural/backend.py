@@ -33,9 +33,8 @@ class ProceduralBackend:
         intensity = intensity_track(controls, inputs.intensity, inputs.emotion, features, times)
         overall = float(intensity.mean())
 
-        # Mouth: visemes, opened further by loud speech, lips sealed in silences and bilabials.
+        # Mouth: visemes, opened further by loud speech (sealed below, with the expression on).
         mouth, closed = speech_mouth(inputs.phones, times, activity, fps, controls.lip_scale)
-        mouth[:, ARKIT_INDEX["mouthClose"]] = lip_seal(basis, mouth, closed)
 
         # Expression: intensity with slow life in it, stronger when the voice is.
         level = intensity * np.clip(
@@ -55,6 +54,9 @@ class ProceduralBackend:
             weights[:, ARKIT_INDEX[name]] = np.maximum(weights[:, ARKIT_INDEX[name]], blink)
             weights[:, [ARKIT_INDEX[n] for n in LOOK_SHAPES[eye]]] = look_weights(angles[:, k], eye)
         weights = np.clip(weights, 0.0, 1.0)
+        # Lips sealed in silences and bilabials over whatever the expression does to the mouth:
+        # a surprised jaw or a disgusted upper lip held the lips apart on nearly every "p", "b", "m".
+        weights[:, ARKIT_INDEX["mouthClose"]] = lip_seal(basis, weights, closed)
 
         pose = head_motion.head_pose(rngs[3], ref.pose, activity, fps, emotion, overall)
         pose = (ref.pose[None] + controls.head_scale * (pose - ref.pose[None])).astype(np.float32)

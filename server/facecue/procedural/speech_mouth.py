@@ -14,8 +14,11 @@ from . import visemes
 from .signals import smooth
 
 OPEN_SHAPES = [ARKIT_INDEX[n] for n in ("jawOpen", "mouthLowerDownLeft", "mouthLowerDownRight")]
+# Shapes that part the lips, or carry one past the other (a chin raiser's shrug, a jaw thrust
+# or sideways jaw): let go where the lips seal.
 LIP_OPENERS = [ARKIT_INDEX[n] for n in ("mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
-                                        "mouthUpperUpRight", "mouthFunnel", "mouthRollLower", "mouthRollUpper")]
+                                        "mouthUpperUpRight", "mouthFunnel", "mouthRollLower", "mouthRollUpper",
+                                        "mouthShrugLower", "mouthShrugUpper", "jawForward", "jawLeft", "jawRight")]
 
 
 def speech_mouth(phones: PhoneSegments, times: np.ndarray, activity: np.ndarray, fps: float,
