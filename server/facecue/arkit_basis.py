@@ -194,11 +194,8 @@ def _closed_lids(face: _Face, upper: np.ndarray, lower: np.ndarray, is_upper: np
     and the lower lid up until they meet, the lid skin around following. eyeBlink = 1 is a
     closed eye; a lid that stopped short left a dark slit that reads as a squint."""
     x = face.v[:, 0]
-    ux, uy = face.v[upper, 0], face.v[upper, 1]
-    lx = np.concatenate([ux[[0, -1]], face.v[lower, 0]])            # the corners close the lower lid too
-    ly = np.concatenate([uy[[0, -1]], face.v[lower, 1]])
-    upper_at, lower_at = _curve(np.stack([ux, uy], 1), x), _curve(np.stack([lx, ly], 1), x)
-    opening = np.clip(upper_at - lower_at, 0, None)
+    lower_lid = face.v[np.concatenate([upper[[0, -1]], lower])]      # the corners close the lower lid too
+    opening = np.clip(_curve(face.v[upper], x) - _curve(lower_lid, x), 0, None)
     close = np.zeros_like(face.v)
     close[:, 1] = opening * (LOWER_LID_RISE * (1 - is_upper) - (1 - LOWER_LID_RISE) * is_upper) * region
     close[upper[1:-1], 1] = -(1 - LOWER_LID_RISE) * opening[upper[1:-1]]     # the lids themselves exactly
