@@ -59,13 +59,25 @@ def prepared_sample(size: str, device: str):
     return renderer, renderer.prepare(Portrait(rgb, reference), RenderSize.parse(size)), reference
 
 
+def silent_wav(seconds: float) -> bytes:
+    """A silent 16 kHz WAV, written by the standard library (GPU machines may lack soundfile)."""
+    import io
+    import wave
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16_000)
+        out.writeframes(bytes(2 * int(16_000 * seconds)))
+    return buffer.getvalue()
+
+
 def stage_times(size: str, frames: int, device: str) -> dict[str, float]:
     """Milliseconds per frame in each stage, over the renderer's own batch size."""
     import tempfile
 
     import torch
 
-    from facecue.audio import Audio
     from facecue.render.output import VideoWriter, encode_image
     from facecue.render.renderer import to_uint8
     renderer, prepared, reference = prepared_sample(size, device)
@@ -82,7 +94,7 @@ def stage_times(size: str, frames: int, device: str) -> dict[str, float]:
         spent[stage] = spent.get(stage, 0.0) + time.perf_counter() - start
         return result
 
-    silence = Audio(np.zeros(16_000, np.float32), "silence").wav_bytes()
+    silence = silent_wav(1.0)
     with tempfile.TemporaryDirectory() as folder, torch.no_grad():
         video = VideoWriter(Path(folder) / "take.mp4", REAL_TIME_FPS, prepared.framing.width,
                             prepared.framing.height, silence)
