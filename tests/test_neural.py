@@ -51,6 +51,26 @@ def test_gaze_start_is_part_of_the_checkpoint():
     assert CueModel.start_gaze_for(config.ModelConfig.from_dict({})) == 22    # both eyes forward
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
+def test_graph_replayed_decode_matches_eager_decode_on_cuda():
+    """On a GPU the frames are stepped by replaying a captured chunk of them; that must give
+    exactly what launching every kernel gives, for takes of several lengths (a last chunk
+    cut short) and call after call."""
+    from facecue.neural.inference import CHUNK, decode
+    model = checkpoint.load(None, "cuda").model
+    cfg, lengths = model.cfg, [2 * CHUNK + 7, CHUNK - 3, 2 * CHUNK + 7]
+    generator = torch.Generator("cuda").manual_seed(0)
+    draw = lambda *shape: torch.randn(*shape, generator=generator, device="cuda")
+    frames = max(lengths)
+    windows, mix = draw(3, frames, cfg.mfcc_window, 28), draw(3, frames, 8).abs()
+    gumbel = draw(3, frames, cfg.gaze_regions ** 2)
+    eager = decode(model, windows, mix, gumbel, lengths, graphs=False)
+    for _ in range(2):
+        replayed = decode(model, windows, mix, gumbel, lengths, graphs=True)
+        for name in ("landmarks", "pose", "gaze", "emotion_probs"):
+            assert torch.equal(getattr(replayed, name), getattr(eager, name)), name
+
+
 def test_takes_open_with_the_emotions_gaze():
     """The bundled model draws a take's first gaze regions itself: sad takes often open looking
     down (as the teacher's do, 29 of 40 held-out sad clips away from forward), surprised ones seldom."""
@@ -64,7 +84,7 @@ def test_takes_open_with_the_emotions_gaze():
     for emotion in ("sad", "surprised"):
         mix = torch.zeros(takes, frames, len(EMOTIONS))
         mix[..., EMOTIONS.index(emotion)] = 1
-        first = decode(model, windows, mix, noise, [frames] * takes).gaze[:, 0]
+        first = decode(model, windows, mix, noise, [frames] * takes).gaze[:, 0].cpu().numpy()
         downcast[emotion] = np.mean(first % 10 >= 5)                         # regions 5–9: the lower row
     assert downcast["sad"] > 0.4 and downcast["surprised"] < 0.25
 

@@ -299,9 +299,17 @@ def inner_lip_gaps(basis: np.ndarray) -> np.ndarray:
     return basis[:, upper] - basis[:, lower]
 
 
-def apply_basis(neutral: np.ndarray, basis: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(F, 52) weights → (F, 478, 3) faces."""
-    return neutral[None] + np.einsum("fk,kvc->fvc", weights.astype(np.float32), basis, optimize=True)
+def apply_basis(neutral: np.ndarray, basis: np.ndarray, weights: np.ndarray, device: str | None = None) -> np.ndarray:
+    """(F, 52) weights → (F, 478, 3) faces; the product on ``device`` (a torch device) when given."""
+    weights = np.asarray(weights, np.float32)
+    if device is None or device == "cpu":
+        return neutral[None] + np.einsum("fk,kvc->fvc", weights, basis, optimize=True)
+    import torch
+
+    from .host_copy import to_numpy
+    on_device = lambda a: torch.as_tensor(np.array(a, np.float32), device=device)    # (a copy: may be read-only)
+    faces = on_device(weights) @ on_device(basis).flatten(1) + on_device(neutral).flatten()
+    return to_numpy(faces.reshape(len(weights), *neutral.shape))
 
 
 # The eyeLook shapes move only the irises, which follow the gaze angles instead of the mesh:

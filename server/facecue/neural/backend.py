@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from .. import topology as topo
 from ..arkit_basis import apply_basis, rest_and_basis
-from ..blendshape_solver import solve_offsets
+from ..blendshape_solver import set_look_weights, solve_offsets_many
 from ..controls import auto_emotion, intensity_track
 from ..cues import CueInputs, CueTrack
 from ..gaze import labels_from_angles
@@ -33,7 +35,7 @@ from ..procedural.gaze_process import place_fixations
 from ..procedural.speech_mouth import lip_seal, speech_mouth
 from ..timing import resample
 from . import representation as rep
-from .features import frame_windows, model_mfcc
+from .features import device_windows, model_mfcc
 
 SOLVE_ROWS = np.setdiff1d(np.arange(len(rep.SUBSET)), np.concatenate(list(rep.IRIS_ROWS.values())))
 
@@ -106,48 +108,55 @@ class NeuralBackend:
         return self.generate_many([inputs])[0]
 
     def generate_many(self, takes: list[CueInputs]) -> list[CueTrack]:
-        """Several takes decoded together (one batch on the device)."""
+        """Several takes decoded together (one batch on the device), their ARKit weights solved
+        together on the same device."""
         import time
 
         import torch
 
-        from .inference import LandmarkVariants, decode, gumbel_noise
+        from .inference import LandmarkVariants, decode
         started = time.perf_counter()
         loaded = self.loaded
         cfg = loaded.model.cfg
         fps = cfg.fps
-        plans = [_Plan(inputs, fps, cfg.feature_norm, self.lips == "phones" and inputs.phones is not None)
-                 for inputs in takes]
+        with _workers(len(takes)) as pool:     # each take's host work is its own: done side by side
+            plans = list(pool.map(lambda inputs: _Plan(inputs, fps, cfg.feature_norm, self.lips == "phones"
+                                                       and inputs.phones is not None), takes))
         frames = max(p.frames for p in plans)
-
-        def windows(mfcc: np.ndarray, count: int) -> np.ndarray:
-            w = (frame_windows(mfcc, count, fps, cfg.mfcc_window) - loaded.mfcc_mean) / loaded.mfcc_std
-            return np.pad(w, ((0, frames - count), (0, 0), (0, 0)), mode="edge")
-
-        take_windows = np.stack([windows(p.mfcc, p.frames) for p in plans])
+        device = self._device
+        normalized = lambda mfcc: (mfcc - loaded.mfcc_mean) / loaded.mfcc_std
+        windows = lambda mfccs, counts: device_windows([normalized(m) for m in mfccs], counts, frames, fps,
+                                                       cfg.mfcc_window, device)
         variants = [(k, mix, silent) for k, p in enumerate(plans) for mix, silent in p.variants]
         silent_rows = [row for row, (_, _, silent) in enumerate(variants) if silent]
-        silent_windows = [windows(plans[variants[row][0]].silence(), plans[variants[row][0]].frames)
-                          for row in silent_rows]
+        silent_takes = [plans[variants[row][0]] for row in silent_rows]
         pad = lambda a: np.pad(a, ((0, frames - len(a)), (0, 0)), mode="edge")
-        gumbel = np.stack([pad(gumbel_noise(p.inputs.seed, p.frames, GAZE_REGIONS ** 2)) for p in plans])
-        device = self._device
+        gumbel = np.stack([pad(p.gumbel) for p in plans])
         as_tensor = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)
-        decoded = decode(loaded.model, as_tensor(take_windows), as_tensor(np.stack([pad(p.mix) for p in plans])),
-                         as_tensor(gumbel), [p.frames for p in plans],
+        decoded = decode(loaded.model, windows([p.mfcc for p in plans], [p.frames for p in plans]),
+                         as_tensor(np.stack([pad(p.mix) for p in plans])), as_tensor(gumbel), [p.frames for p in plans],
                          LandmarkVariants(as_tensor(np.stack([pad(m) for _, m, _ in variants])),
                                           [k for k, _, _ in variants], silent_rows,
-                                          as_tensor(np.stack(silent_windows)) if silent_windows else None))
+                                          windows([p.silence() for p in silent_takes], [p.frames for p in silent_takes])
+                                          if silent_rows else None))
         decoded_at = time.perf_counter()
-        tracks, row = [], 0
-        for k, plan in enumerate(plans):
-            count = len(plan.variants)
-            codes = decoded.landmarks[row: row + count, : plan.frames]
-            row += count
-            tracks.append(plan.finish(codes, decoded.pose[k, : plan.frames], decoded.gaze[k, : plan.frames],
-                                      decoded.emotion_probs[k, : plan.frames]))
+        first_rows = np.cumsum([0] + [len(p.variants) for p in plans])
+        offsets = torch.stack([plan.offsets(decoded.landmarks[row: row + len(plan.variants)])
+                               for plan, row in zip(plans, first_rows)])
+        weights = solve_offsets_many(offsets, [p.basis for p in plans], rep.SUBSET[SOLVE_ROWS]).cpu().numpy()
+        pose, gaze, probs = (decoded.pose.cpu().numpy(), decoded.gaze.cpu().numpy(),
+                             decoded.emotion_probs.cpu().numpy())
+        with _workers(len(plans)) as pool:
+            tracks = list(pool.map(lambda k: plans[k].finish(weights[k, : plans[k].frames], pose[k, : plans[k].frames],
+                                                             gaze[k, : plans[k].frames], probs[k, : plans[k].frames],
+                                                             device), range(len(plans))))
         self.last_timing = {"decode": decoded_at - started, "finish": time.perf_counter() - decoded_at}
         return tracks
+
+
+def _workers(tasks: int) -> ThreadPoolExecutor:
+    """Threads for per-take host work (numpy lets go of the GIL in its loops); one take runs alone."""
+    return ThreadPoolExecutor(max_workers=max(1, min(tasks, os.cpu_count() or 1)))
 
 
 class _Plan:
@@ -159,6 +168,8 @@ class _Plan:
         self.times = np.arange(self.frames) / fps
         features = inputs.features
         self.mfcc = model_mfcc(features.mfcc, features.energy_db, feature_norm)
+        from .inference import gumbel_noise         # (torch is loaded with the model, not on import)
+        self.gumbel = gumbel_noise(inputs.seed, self.frames, GAZE_REGIONS ** 2)
         self.emotion = auto_emotion(features, fps) if inputs.emotion == AUTO_EMOTION else inputs.emotion
         self.intensity = intensity_track(inputs.controls, inputs.intensity, inputs.emotion, features.at(self.times),
                                          self.times)
@@ -172,6 +183,8 @@ class _Plan:
         for region, mix in regions.items():
             self.region_variant[region] = len(self.variants)
             self.variants.append((self._mix(mix), False))
+        # The rest the model learned from (lips closed, no expression) and its basis.
+        self.rest, self.basis = rest_and_basis(inputs.reference.local)
         self.silent_variant = None
         if controls.lip_scale != 1.0:
             self.silent_variant = len(self.variants)
@@ -189,38 +202,48 @@ class _Plan:
             mix[:, EMOTIONS.index(emotion)] += weight * self.intensity
         return mix
 
-    def finish(self, codes: np.ndarray, pose_code: np.ndarray, gaze: np.ndarray, probs: np.ndarray) -> CueTrack:
-        inputs, controls, ref = self.inputs, self.inputs.controls, self.inputs.reference
-        code = codes[0].copy()
+    def offsets(self, codes):
+        """(V, F, 147, 3) this take's decoded variants (torch) → (F, 3P) cm offsets of the
+        solved points: the take's own decode, each region from its own variant, the mouth
+        scaled toward the silent decode."""
+        import torch
+        controls = self.inputs.controls
+        code = codes[0].clone()
         for region, variant in self.region_variant.items():
-            code[:, REGION_ROWS[region]] = codes[variant][:, REGION_ROWS[region]]
+            rows = torch.as_tensor(REGION_ROWS[region], device=code.device)
+            code[:, rows] = codes[variant][:, rows]
         if self.silent_variant is not None:
-            mouth, still = REGION_ROWS["mouth"], codes[self.silent_variant][:, REGION_ROWS["mouth"]]
+            mouth = torch.as_tensor(REGION_ROWS["mouth"], device=code.device)
+            still = codes[self.silent_variant][:, mouth]
             code[:, mouth] = still + controls.lip_scale * (code[:, mouth] - still)
+        solved = code[:, torch.as_tensor(SOLVE_ROWS, device=code.device)]
+        return solved.flatten(1).double() * rep.landmark_scale(self.rest)
+
+    def finish(self, weights: np.ndarray, pose_code: np.ndarray, gaze: np.ndarray, probs: np.ndarray,
+               device: str) -> CueTrack:
+        """The take from its solved weights and decoded pose, gaze and emotion."""
+        inputs, controls, ref = self.inputs, self.inputs.controls, self.inputs.reference
         rngs = np.random.default_rng(inputs.seed).spawn(3)
         labels = rep.split_gaze(gaze)
         angles = fixation_angles(rngs[0], labels, self.fps)
         if not controls.gaze:
             angles = np.zeros_like(angles)
         labels = labels_from_angles(angles)
-        rest, basis = rest_and_basis(ref.local)     # the rest the model learned from: lips closed, no expression
-        points = rep.SUBSET[SOLVE_ROWS]
-        offsets = rep.decode_landmarks(code, rest)[:, SOLVE_ROWS]
-        weights = solve_offsets(offsets, points, rest, angles, basis)
+        set_look_weights(weights, angles)
         pose = ref.pose[None] + controls.head_scale * rep.decode_pose(pose_code)
-        no_points = np.zeros((len(weights), 0, 3), np.float32)            # rebuilt from the weights at the end
+        no_points = np.zeros((len(weights), 0, 3), np.float32)            # built from the weights at the end
         track = CueTrack(fps=self.fps, local=no_points, pose=pose.astype(np.float32), gaze_angles=angles,
                          gaze_labels=labels, blendshapes=weights, emotion_probs=probs.astype(np.float32),
                          emotion=self.emotion)
         if self.phone_lips:
             track = resample(track, LIP_FPS, self.inputs.features.duration_s + 1 / LIP_FPS)
-            track = dataclasses.replace(track, blendshapes=with_phone_lips(track.blendshapes, self.inputs, basis,
+            track = dataclasses.replace(track, blendshapes=with_phone_lips(track.blendshapes, self.inputs, self.basis,
                                                                            LIP_FPS))
         times = np.arange(len(track)) / track.fps
         blink = blinks.blink_curve(rngs[1], times, self.emotion, float(self.intensity.mean()))
         for name in ("eyeBlinkLeft", "eyeBlinkRight"):
             track.blendshapes[:, ARKIT_INDEX[name]] = np.maximum(track.blendshapes[:, ARKIT_INDEX[name]], blink)
-        return dataclasses.replace(track, local=apply_basis(rest, basis, track.blendshapes))
+        return dataclasses.replace(track, local=apply_basis(self.rest, self.basis, track.blendshapes, device))
 
 
 # Speech articulators: the jaw and the lips' contact, taken from the phone-timed lips alone

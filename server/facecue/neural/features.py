@@ -38,10 +38,27 @@ def feature_index(frames: int, fps: float) -> np.ndarray:
 def frame_windows(mfcc: np.ndarray, frames: int, fps: float, window: int) -> np.ndarray:
     """(T, D) MFCC at FEATURE_RATE → (frames, window, D): the MFCC frames centred on each video frame
     (edges repeat the first/last feature frame)."""
+    return mfcc[window_index(frames, fps, window, len(mfcc))]
+
+
+def window_index(frames: int, fps: float, window: int, length: int) -> np.ndarray:
+    """(frames, window) the feature frames each video frame's window reads from ``length`` of them."""
     centre = feature_index(frames, fps)
-    index = np.clip(centre[:, None] + np.arange(window) - window // 2, 0, len(mfcc) - 1)
-    return mfcc[index]
+    return np.clip(centre[:, None] + np.arange(window) - window // 2, 0, length - 1)
 
 
 def normalize(windows: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return ((windows - mean) / std).astype(np.float32)
+
+
+def device_windows(mfccs: list[np.ndarray], counts: list[int], frames: int, fps: float, window: int, device):
+    """Many takes' (T, D) normalized MFCC → (B, frames, window, D) windows, gathered on ``device``
+    (the windows are ``window`` times the MFCC's size: built there, not sent); a take's frames
+    past its own count repeat its last window."""
+    import torch
+    length = max(len(mfcc) for mfcc in mfccs)
+    index = np.stack([window_index(count, fps, window, len(mfcc))[np.minimum(np.arange(frames), count - 1)]
+                      for mfcc, count in zip(mfccs, counts)]).astype(np.int32)
+    padded = np.stack([np.pad(mfcc, ((0, length - len(mfcc)), (0, 0))) for mfcc in mfccs]).astype(np.float32)
+    take = torch.arange(len(mfccs), device=device)[:, None, None]
+    return torch.as_tensor(padded, device=device)[take, torch.as_tensor(index, device=device).long()]

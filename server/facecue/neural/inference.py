@@ -21,10 +21,11 @@ from .model import CueModel, Sequentializer
 
 @dataclass
 class Decoded:
-    landmarks: np.ndarray       # (B, F, 147, 3) normalized displacement
-    pose: np.ndarray            # (B, F, 6) normalized pose offsets
-    gaze: np.ndarray            # (B, F) joint gaze classes
-    emotion_probs: np.ndarray   # (B, F, 8)
+    """Tensors on the device that decoded them."""
+    landmarks: torch.Tensor       # (B, F, 147, 3) normalized displacement
+    pose: torch.Tensor            # (B, F, 6) normalized pose offsets
+    gaze: torch.Tensor            # (B, F) joint gaze classes
+    emotion_probs: torch.Tensor   # (B, F, 8)
 
 
 def window_starts(frames: int, window: int, overlap: int) -> list[int]:
@@ -78,16 +79,103 @@ class _Stepper:
         c, p = seq.context_dims, seq.cue[-1].out_features
         self.seq, self.w_cue, self.w_hh = seq, w_ih[:, c:c + p].T, w_hh.T
         self.pre = (context @ w_ih[:, :c].T + emotion @ w_ih[:, c + p:].T + lstm.bias_ih_l0 + lstm.bias_hh_l0)
-        b = context.shape[0]
-        self.h = torch.zeros(b, lstm.hidden_size, device=context.device)
-        self.c = torch.zeros_like(self.h)
+        self.hidden_size = lstm.hidden_size
 
-    def step(self, t: int, previous: torch.Tensor) -> torch.Tensor:
-        gates = self.pre[:, t] + self.seq.cue(previous) @ self.w_cue + self.h @ self.w_hh
+    def step(self, pre: torch.Tensor, previous: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+        """One frame: (its gate input, the previous cue, the state) → (cue, h, c)."""
+        gates = pre + self.seq.cue(previous) @ self.w_cue + h @ self.w_hh
         i, f, g, o = gates.chunk(4, dim=1)
-        self.c = torch.sigmoid(f) * self.c + torch.sigmoid(i) * torch.tanh(g)
-        self.h = torch.sigmoid(o) * torch.tanh(self.c)
-        return self.seq.head(self.h)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return self.seq.head(h), h, c
+
+
+CHUNK = 32          # frames per CUDA graph replay
+
+
+class _FrameLoop:
+    """The three decoders stepped together through the frames, ``CHUNK`` at a time, from fixed
+    buffers: each chunk's gate inputs and gaze noise are copied in, its cues copied out, the
+    decoders' state and last cues carried in place. On CUDA a chunk is captured once as a graph
+    and replayed — a frame is ~70 small kernels, whose launches, not their work, set the pace."""
+
+    NAMES = ("landmarks", "pose", "gaze")
+
+    def __init__(self, model: CueModel, steppers: dict[str, _Stepper], main: torch.Tensor, gumbel: torch.Tensor):
+        self.model, self.steppers, self.main = model, steppers, main
+        cfg, device = model.cfg, gumbel.device
+        rows, b = steppers["landmarks"].pre.shape[0], gumbel.shape[0]
+        chunk = lambda n, *shape, **kw: torch.zeros(n, CHUNK, *shape, device=device, **kw)
+        self.pre = {name: chunk(stepper.pre.shape[0], stepper.pre.shape[-1]) for name, stepper in steppers.items()}
+        self.noise = chunk(b, gumbel.shape[-1])
+        self.out = {"landmarks": chunk(rows, 3 * cfg.landmark_points), "pose": chunk(b, 6),
+                    "gaze": chunk(b, dtype=torch.long), "hidden": chunk(b, 3 * cfg.decoder_hidden)}
+        self.state = {name: [torch.zeros(s.pre.shape[0], s.hidden_size, device=device) for _ in "hc"]
+                      for name, s in steppers.items()}
+        self.start_gaze = torch.full((b,), CueModel.start_gaze_for(cfg), device=device)
+        self.last = {"landmarks": torch.zeros(rows, 3 * cfg.landmark_points, device=device),
+                     "pose": torch.zeros(b, 6, device=device), "gaze": model.gaze_input(self.start_gaze)}
+        self.graph = None
+
+    def _chunk(self, steps: int = CHUNK) -> None:
+        """``steps`` frames from the buffers; capturable (no host sync, state written back in place)."""
+        state = {name: list(hc) for name, hc in self.state.items()}
+        last = dict(self.last)
+        h = self.model.cfg.decoder_hidden
+        for j in range(steps):
+            for name in self.NAMES:
+                out, state[name][0], state[name][1] = self.steppers[name].step(self.pre[name][:, j], last[name],
+                                                                               *state[name])
+                if name == "gaze":
+                    joint = (out + self.noise[:, j]).argmax(-1)
+                    self.out["gaze"][:, j] = joint
+                    out = self.model.gaze_input(joint)
+                else:
+                    self.out[name][:, j] = out
+                last[name] = out
+            hidden = self.out["hidden"][:, j]
+            hidden[:, :h] = state["landmarks"][0][self.main]
+            hidden[:, h:2 * h], hidden[:, 2 * h:] = state["pose"][0], state["gaze"][0]
+        for name in self.NAMES:
+            self.last[name].copy_(last[name])
+            for buffer, value in zip(self.state[name], state[name]):
+                buffer.copy_(value)
+
+    def _capture(self) -> None:
+        """Warm up on a side stream (as capture requires), reset the state, capture one chunk."""
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            self._chunk()
+        torch.cuda.current_stream().wait_stream(stream)
+        for hc in self.state.values():
+            for buffer in hc:
+                buffer.zero_()
+        self.last["landmarks"].zero_()
+        self.last["pose"].zero_()
+        self.last["gaze"].copy_(self.model.gaze_input(self.start_gaze))
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
+            self._chunk()
+
+    def run(self, frames: int, gumbel: torch.Tensor, graphs: bool) -> dict[str, torch.Tensor]:
+        """Every frame → {landmarks, pose, gaze, hidden} (rows or takes, frames, …)."""
+        if graphs and self.graph is None:
+            self._capture()
+        out = {name: torch.empty(buffer.shape[0], frames, *buffer.shape[2:], dtype=buffer.dtype,
+                                 device=buffer.device) for name, buffer in self.out.items()}
+        for start in range(0, frames, CHUNK):
+            n = min(CHUNK, frames - start)
+            for name, stepper in self.steppers.items():
+                self.pre[name][:, :n] = stepper.pre[:, start: start + n]
+            self.noise[:, :n] = gumbel[:, start: start + n]
+            if graphs:
+                self.graph.replay()
+            else:
+                self._chunk(n)
+            for name, buffer in self.out.items():
+                out[name][:, start: start + n] = buffer[:, :n]
+        return out
 
 
 @dataclass
@@ -103,9 +191,10 @@ class LandmarkVariants:
 
 @torch.inference_mode()
 def decode(model: CueModel, windows: torch.Tensor, mix: torch.Tensor, gumbel: torch.Tensor, lengths: list[int],
-           variants: LandmarkVariants | None = None) -> Decoded:
+           variants: LandmarkVariants | None = None, graphs: bool | None = None) -> Decoded:
     """windows (B, F, W, D), mix (B, F, 8), gumbel (B, F, S·S), each take's frame count → Decoded
-    (landmarks per variant row when ``variants`` are given, else per take)."""
+    (landmarks per variant row when ``variants`` are given, else per take). ``graphs``: step the
+    frames by CUDA graph replays (the default on CUDA)."""
     cfg = model.cfg
     b, frames = windows.shape[:2]
     variants = variants or LandmarkVariants(mix, list(range(b)), [], None)
@@ -122,27 +211,13 @@ def decode(model: CueModel, windows: torch.Tensor, mix: torch.Tensor, gumbel: to
                          model.pose.emotion(mix)),
         "gaze": _Stepper(model.gaze, context_by_length(model.gaze, codes, lengths, window, overlap),
                          model.gaze.emotion(mix))}
-    h, device = cfg.decoder_hidden, windows.device
-    rows = len(variants.takes)
-    main = torch.as_tensor([variants.takes.index(k) for k in range(b)], device=device)
-    lm_prev = torch.zeros(rows, 3 * cfg.landmark_points, device=device)
-    pose_prev = torch.zeros(b, 6, device=device)
-    gaze_prev = model.gaze_input(torch.full((b,), CueModel.start_gaze_for(cfg), device=device))
-    landmarks = torch.empty(rows, frames, 3 * cfg.landmark_points, device=device)
-    pose = torch.empty(b, frames, 6, device=device)
-    gaze = torch.empty(b, frames, dtype=torch.long, device=device)
-    hidden = torch.empty(b, frames, 3 * h, device=device)
-    for t in range(frames):
-        lm_prev = landmarks[:, t] = steppers["landmarks"].step(t, lm_prev)
-        pose_prev = pose[:, t] = steppers["pose"].step(t, pose_prev)
-        joint = (steppers["gaze"].step(t, gaze_prev) + gumbel[:, t]).argmax(-1)
-        gaze[:, t] = joint
-        gaze_prev = model.gaze_input(joint)
-        hidden[:, t, :h] = steppers["landmarks"].h[main]
-        hidden[:, t, h:2 * h], hidden[:, t, 2 * h:] = steppers["pose"].h, steppers["gaze"].h
-    probs = torch.softmax(model.classifier(hidden), -1)
-    return Decoded(landmarks=landmarks.reshape(rows, frames, -1, 3).cpu().numpy(), pose=pose.cpu().numpy(),
-                   gaze=gaze.cpu().numpy(), emotion_probs=probs.cpu().numpy())
+    main = torch.as_tensor([variants.takes.index(k) for k in range(b)], device=windows.device)
+    if graphs is None:
+        graphs = windows.device.type == "cuda"
+    out = _FrameLoop(model, steppers, main, gumbel).run(frames, gumbel, graphs)
+    probs = torch.softmax(model.classifier(out["hidden"]), -1)
+    return Decoded(landmarks=out["landmarks"].reshape(len(variants.takes), frames, -1, 3), pose=out["pose"],
+                   gaze=out["gaze"], emotion_probs=probs)
 
 
 def gumbel_noise(seed: int, frames: int, classes: int) -> np.ndarray:

@@ -90,10 +90,10 @@ class CueModel(nn.Module):
         """(…) joint classes → (…, 2S) one-hot per eye: the gaze cue fed back. ``START_GAZE``
         (before a take's first frame) is all zeros."""
         s = self.cfg.gaze_regions
-        known = joint >= 0
-        joint = joint.clamp(min=0)
-        eyes = torch.cat([F.one_hot(joint % s, s), F.one_hot(joint // s, s)], -1)
-        return (eyes * known.unsqueeze(-1)).float()
+        regions = torch.arange(s, device=joint.device)          # compared, not one_hot: no host sync
+        known = (joint >= 0).unsqueeze(-1)
+        joint = joint.clamp(min=0).unsqueeze(-1)
+        return (torch.cat([joint % s == regions, joint // s == regions], -1) & known).float()
 
     @staticmethod
     def start_gaze_for(cfg: ModelConfig) -> int:

@@ -46,15 +46,15 @@ def inter_ocular_cm(face: np.ndarray) -> float:
 
 def encode_landmarks(local: np.ndarray, rest: np.ndarray) -> np.ndarray:
     """(F, 478, 3) head-local cm → (F, 147, 3) normalized displacement."""
-    code = (np.asarray(local)[:, SUBSET] - rest[SUBSET]) / (LANDMARK_UNIT * inter_ocular_cm(rest))
+    code = (np.asarray(local)[:, SUBSET] - rest[SUBSET]) / landmark_scale(rest)
     for eye in ("left", "right"):
         code[:, IRIS_ROWS[eye]] = code[:, EYE_ROWS[eye]].mean(axis=1, keepdims=True)
     return code.astype(np.float32)
 
 
-def decode_landmarks(code: np.ndarray, rest: np.ndarray) -> np.ndarray:
-    """(..., 147, 3) normalized displacement → (..., 147, 3) cm offsets on this rest face."""
-    return np.asarray(code, np.float64) * (LANDMARK_UNIT * inter_ocular_cm(rest))
+def landmark_scale(rest: np.ndarray) -> float:
+    """Centimetres per unit of normalized displacement on this rest face."""
+    return LANDMARK_UNIT * inter_ocular_cm(rest)
 
 
 def encode_pose(pose: np.ndarray, rest_pose: np.ndarray) -> np.ndarray:
