@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from . import layers
 from .lip_bands import carry_lips
+from ..host_copy import to_numpy
 from .framing import RenderSize, frame_portrait
 from .portrait import Portrait, PreparedPortrait, prepare, source_grid
 from .warp import FaceFrame, backward_field, field_box
@@ -132,4 +133,4 @@ class WarpRenderer:
 
 def to_uint8(frames: torch.Tensor) -> np.ndarray:
     """(F, 3, H, W) floats in [0, 1] → (F, H, W, 3) uint8 on the host."""
-    return frames.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return to_numpy(frames.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1))
