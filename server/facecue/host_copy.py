@@ -25,8 +25,8 @@ def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     """A fresh (for CPU tensors: shared) numpy array with ``tensor``'s values."""
     if tensor.device.type != "cuda":
         return tensor.detach().numpy()
-    staged = _staging(tensor.numel() * tensor.element_size())[: tensor.numel() * tensor.element_size()]
-    staged = staged.view(tensor.dtype).view(tensor.shape)
+    size = tensor.numel() * tensor.element_size()
+    staged = _staging(size)[:size].view(tensor.dtype).view(tensor.shape)
     staged.copy_(tensor)
     source = staged.numpy()
     out = np.empty(source.shape, source.dtype)

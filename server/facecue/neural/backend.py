@@ -35,7 +35,7 @@ from ..procedural.gaze_process import place_fixations
 from ..procedural.speech_mouth import lip_seal, speech_mouth
 from ..timing import resample
 from . import representation as rep
-from .features import device_windows, model_mfcc
+from .features import device_windows, model_mfcc, normalize
 
 SOLVE_ROWS = np.setdiff1d(np.arange(len(rep.SUBSET)), np.concatenate(list(rep.IRIS_ROWS.values())))
 
@@ -124,9 +124,8 @@ class NeuralBackend:
                                                        and inputs.phones is not None), takes))
         frames = max(p.frames for p in plans)
         device = self._device
-        normalized = lambda mfcc: (mfcc - loaded.mfcc_mean) / loaded.mfcc_std
-        windows = lambda mfccs, counts: device_windows([normalized(m) for m in mfccs], counts, frames, fps,
-                                                       cfg.mfcc_window, device)
+        windows = lambda mfccs, counts: device_windows([normalize(m, loaded.mfcc_mean, loaded.mfcc_std)
+                                                        for m in mfccs], counts, frames, fps, cfg.mfcc_window, device)
         variants = [(k, mix, silent) for k, p in enumerate(plans) for mix, silent in p.variants]
         silent_rows = [row for row, (_, _, silent) in enumerate(variants) if silent]
         silent_takes = [plans[variants[row][0]] for row in silent_rows]

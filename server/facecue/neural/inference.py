@@ -110,12 +110,22 @@ class _FrameLoop:
         self.noise = chunk(b, gumbel.shape[-1])
         self.out = {"landmarks": chunk(rows, 3 * cfg.landmark_points), "pose": chunk(b, 6),
                     "gaze": chunk(b, dtype=torch.long), "hidden": chunk(b, 3 * cfg.decoder_hidden)}
-        self.state = {name: [torch.zeros(s.pre.shape[0], s.hidden_size, device=device) for _ in "hc"]
+        self.state = {name: [torch.empty(s.pre.shape[0], s.hidden_size, device=device) for _ in "hc"]
                       for name, s in steppers.items()}
         self.start_gaze = torch.full((b,), CueModel.start_gaze_for(cfg), device=device)
-        self.last = {"landmarks": torch.zeros(rows, 3 * cfg.landmark_points, device=device),
-                     "pose": torch.zeros(b, 6, device=device), "gaze": model.gaze_input(self.start_gaze)}
+        self.last = {"landmarks": torch.empty(rows, 3 * cfg.landmark_points, device=device),
+                     "pose": torch.empty(b, 6, device=device), "gaze": model.gaze_input(self.start_gaze)}
+        self._reset()
         self.graph = None
+
+    def _reset(self) -> None:
+        """The state before a take's first frame: decoders at zero, no cue yet."""
+        for hc in self.state.values():
+            for buffer in hc:
+                buffer.zero_()
+        self.last["landmarks"].zero_()
+        self.last["pose"].zero_()
+        self.last["gaze"].copy_(self.model.gaze_input(self.start_gaze))
 
     def _chunk(self, steps: int = CHUNK) -> None:
         """``steps`` frames from the buffers; capturable (no host sync, state written back in place)."""
@@ -148,12 +158,7 @@ class _FrameLoop:
         with torch.cuda.stream(stream):
             self._chunk()
         torch.cuda.current_stream().wait_stream(stream)
-        for hc in self.state.values():
-            for buffer in hc:
-                buffer.zero_()
-        self.last["landmarks"].zero_()
-        self.last["pose"].zero_()
-        self.last["gaze"].copy_(self.model.gaze_input(self.start_gaze))
+        self._reset()
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
             self._chunk()

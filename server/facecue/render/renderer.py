@@ -14,9 +14,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..host_copy import to_numpy
 from . import layers
 from .lip_bands import carry_lips
-from ..host_copy import to_numpy
 from .framing import RenderSize, frame_portrait
 from .portrait import Portrait, PreparedPortrait, prepare, source_grid
 from .warp import FaceFrame, backward_field, field_box
