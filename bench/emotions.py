@@ -57,6 +57,8 @@ def main() -> int:
     parser.add_argument("--size", default="256")
     parser.add_argument("--every", type=int, default=3, help="render and read every N-th frame")
     parser.add_argument("--backend", default="procedural")
+    parser.add_argument("--emotions", nargs="+", default=list(SIGNATURES), choices=list(SIGNATURES),
+                        help="the emotions to read (each against the neutral take)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -70,8 +72,9 @@ def main() -> int:
     renderer = pipeline.renderer()
     audio = devset.clip_path(root, args.clip)
     start = time.perf_counter()
-    rises: dict[str, dict[str, float]] = {e: {} for e in SIGNATURES}
-    photo_scores: dict[str, dict[str, float]] = {e: {} for e in SIGNATURES}
+    emotions = args.emotions
+    rises: dict[str, dict[str, float]] = {e: {} for e in emotions}
+    photo_scores: dict[str, dict[str, float]] = {e: {} for e in emotions}
     correlations: dict[str, dict[str, float]] = {}
     for face_name in args.faces:
         photo = devset.face_path(root, face_name)
@@ -80,14 +83,14 @@ def main() -> int:
         prepared = renderer.prepare(Portrait(rgb, reference), RenderSize.parse(args.size))
         photo_read = reader.read(rgb)
         curves, readings, per_emotion = [], [], {}
-        for emotion in EMOTIONS:
+        for emotion in ["neutral"] + [e for e in EMOTIONS if e in emotions]:
             take = pipeline.run(TakeRequest(audio=audio, image=photo, emotion=emotion, seed=1, backend=args.backend))
             frames = renderer.render(prepared, take.landmarks_image[::args.every])
             read = reader.read_all(frames)
             per_emotion[emotion] = read
             curves.append(take.blendshapes[::args.every])
             readings.append(read)
-        for emotion in SIGNATURES:
+        for emotion in emotions:
             rises[emotion][face_name] = signature_score(per_emotion[emotion], emotion) - \
                 signature_score(per_emotion["neutral"], emotion)
             photo_scores[emotion][face_name] = signature_score(photo_read, emotion) if photo_read is not None \
@@ -102,7 +105,7 @@ def main() -> int:
     faces = args.faces
     print(f"\nsignature rise over the neutral take (target ≥ {SIGNATURE_RISE}; * = miss); photo's own reading in ()")
     print(f"{'emotion':10s} " + " ".join(f"{f:>13s}" for f in faces) + "   min")
-    for emotion in SIGNATURES:
+    for emotion in emotions:
         cells = [f"{rises[emotion][f]:+.2f}{'*' if rises[emotion][f] < SIGNATURE_RISE else ' '} ({photo_scores[emotion][f]:.2f})"
                  for f in faces]
         print(f"{emotion:10s} " + " ".join(f"{c:>13s}" for c in cells) + f"  {min(rises[emotion].values()):+.2f}")

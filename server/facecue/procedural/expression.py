@@ -19,7 +19,7 @@ def _both(name: str, value: float) -> dict[str, float]:
 EXPRESSIONS: dict[str, dict[str, float]] = {
     "neutral": {},
     # AU6 + AU12
-    "happy": {**_both("mouthSmile", 0.7), **_both("cheekSquint", 0.5), **_both("eyeSquint", 0.25)},
+    "happy": {**_both("mouthSmile", 1.0), **_both("cheekSquint", 0.5), **_both("eyeSquint", 0.25)},
     # AU1 + AU4 + AU15 (+ AU17)
     "sad": {"browInnerUp": 0.75, **_both("browDown", 0.1), **_both("mouthFrown", 0.7),
             "mouthShrugLower": 0.3, **_both("eyeBlink", 0.15)},
@@ -27,10 +27,10 @@ EXPRESSIONS: dict[str, dict[str, float]] = {
     "angry": {**_both("browDown", 0.85), **_both("eyeSquint", 0.35), **_both("eyeWide", 0.2),
               **_both("mouthPress", 0.45), **_both("noseSneer", 0.2), "jawForward": 0.1},
     # AU1 + AU2 + AU5 + AU26
-    "surprised": {"browInnerUp": 0.85, **_both("browOuterUp", 0.8), **_both("eyeWide", 0.7),
+    "surprised": {"browInnerUp": 1.0, **_both("browOuterUp", 1.0), **_both("eyeWide", 0.7),
                   "jawOpen": 0.22},
     # AU1 + AU2 + AU4 + AU5 + AU20 + AU26
-    "fear": {"browInnerUp": 0.85, **_both("browOuterUp", 0.4), **_both("browDown", 0.15),
+    "fear": {"browInnerUp": 1.0, **_both("browOuterUp", 0.4), **_both("browDown", 0.15),
              **_both("eyeWide", 0.6), **_both("mouthStretch", 0.6), "jawOpen": 0.1},
     # AU9 + AU10 + AU15 + AU17
     "disgusted": {**_both("noseSneer", 0.7), **_both("mouthUpperUp", 0.6), **_both("browDown", 0.3),
