@@ -21,7 +21,7 @@ EXPRESSIONS: dict[str, dict[str, float]] = {
     # AU6 + AU12
     "happy": {**_both("mouthSmile", 1.0), **_both("cheekSquint", 0.5), **_both("eyeSquint", 0.25)},
     # AU1 + AU4 + AU15 (+ AU17)
-    "sad": {"browInnerUp": 0.75, **_both("browDown", 0.1), **_both("mouthFrown", 0.7),
+    "sad": {"browInnerUp": 1.0, **_both("browDown", 0.1), **_both("mouthFrown", 0.9),
             "mouthShrugLower": 0.3, **_both("eyeBlink", 0.15)},
     # AU4 + AU5 + AU7 + AU23
     "angry": {**_both("browDown", 0.85), **_both("eyeSquint", 0.35), **_both("eyeWide", 0.2),
