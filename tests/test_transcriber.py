@@ -41,3 +41,11 @@ def test_a_window_that_makes_whisper_loop_falls_back_to_the_full_window(root, mo
     monkeypatch.setattr(transcriber, "WINDOW_STEP_S", 1)
     assert transcriber.short_window_s(len(samples) / transcriber.SAMPLE_RATE) == 2
     assert _words(transcriber.transcribe(samples)) == _words(TEXTS["cards1"])
+
+
+def test_the_full_window_hears_the_bilabials_of_a_long_recording(root):
+    """chan3 (21 s, meeting speech) takes the full window; int8 decoding heard its "bleep" as
+    "believe" on some CPUs, losing a bilabial, where float32 hears it."""
+    samples = load_audio(devset.clip_path(root, "chan3")).samples
+    assert transcriber.short_window_s(len(samples) / transcriber.SAMPLE_RATE) == transcriber.FULL_WINDOW_S
+    assert "bleep" in _words(transcriber.transcribe(samples))
