@@ -9,10 +9,15 @@ Whisper reads audio in 30 s windows, and faster-whisper pads every window to 30 
 paid for 30 s of encoding. A recording of up to 13 s is encoded in a window just long enough
 — its length plus ``SHORT_TAIL_S`` of silence, in steps of ``WINDOW_STEP_S``, at least
 ``MIN_WINDOW_S`` and at most ``MAX_SHORT_WINDOW_S`` — and decoded greedily the same way; on
-the dev set those windows hear the same words as the full one (a 25 s window changed a word of a
-21 s clip, so longer recordings keep Whisper's own window). Cut to its own length, Whisper repeats the
-line until its token limit (it was trained to see an utterance end in silence), so a text that
-compresses like a loop (Whisper's own test) is decoded again in the full window.
+the dev set those windows hear the same words as the full one (a 25 s window changed a word
+of a 21 s clip, so longer recordings keep Whisper's own window). Cut to its own length,
+Whisper repeats the line until its token limit (it was trained on utterances followed by
+padding), so a text that compresses like a loop (Whisper's own test) is decoded again in the
+full window.
+
+The words are then force-aligned by pocketsphinx (``phonemes``), which gives the phone timing:
+on real recordings this closes 0.96 of bilabials where pocketsphinx's phone loop closes 0.62
+(bench/lipsync.py). Without these packages FaceCue falls back to the phone loop.
 """
 from __future__ import annotations
 
@@ -122,7 +127,7 @@ def _short_window(model, samples: np.ndarray, window_s: int) -> str | None:
     from faster_whisper.transcribe import get_suppressed_tokens
 
     frames = window_s * model.frames_per_second
-    features = model.feature_extractor(samples)[:, :frames]        # padded with silence, as Whisper pads
+    features = model.feature_extractor(samples)[:, :frames]     # then zero-padded, as faster-whisper pads a window
     features = np.pad(features, ((0, 0), (0, frames - features.shape[1])))
     tokenizer = Tokenizer(model.hf_tokenizer, multilingual=False)
     encoded = model.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])))
