@@ -7,7 +7,7 @@ decoding in float32 on two CPU threads costs about 2.3 s per minute of speech (t
 
 Whisper reads audio in 30 s windows, and faster-whisper pads every window to 30 s: a 3 s line
 paid for 30 s of encoding. A recording of up to 13 s is encoded in a window just long enough
-— its length plus ``SHORT_TAIL_S`` of silence, in steps of ``WINDOW_STEP_S``, at least
+— its length plus ``SHORT_TAIL_S`` of padding, in steps of ``WINDOW_STEP_S``, at least
 ``MIN_WINDOW_S`` and at most ``MAX_SHORT_WINDOW_S`` — and decoded greedily the same way; on
 the dev set those windows hear the same words as the full one (a 25 s window changed a word
 of a 21 s clip, so longer recordings keep Whisper's own window). Cut to its own length,
@@ -44,7 +44,7 @@ FULL_WINDOW_S = 30         # Whisper's own window
 MIN_WINDOW_S = 10          # shorter windows are encoded in this one
 MAX_SHORT_WINDOW_S = 15    # longer ones take the full window
 WINDOW_STEP_S = 5
-SHORT_TAIL_S = 2.0         # silence kept after the speech in a short window
+SHORT_TAIL_S = 2.0         # padding kept after the speech in a short window
 LOOP_COMPRESSION = 2.4     # text that zlib shrinks more than this is a repetition loop (Whisper's threshold)
 _lock = threading.Lock()
 
