@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,7 +44,7 @@ MIN_WINDOW_S = 10          # shorter windows are encoded in this one
 MAX_SHORT_WINDOW_S = 15    # longer ones take the full window
 WINDOW_STEP_S = 5
 SHORT_TAIL_S = 2.0         # padding kept after the speech in a short window
-LOOP_COMPRESSION = 2.4     # text that zlib shrinks more than this is a repetition loop (Whisper's threshold)
+LOOP_COMPRESSION = 2.4     # text that compresses more than this is a repetition loop (Whisper's threshold)
 _lock = threading.Lock()
 
 
@@ -105,7 +104,7 @@ def transcribe(samples: np.ndarray) -> str:
     samples = np.asarray(samples, np.float32)
     with _lock:      # one decode at a time: greedy decoding of one model is deterministic
         window_s = short_window_s(len(samples) / SAMPLE_RATE)
-        text = _short_window(model, samples, window_s) if window_s <= MAX_SHORT_WINDOW_S else None
+        text = _short_window(model, samples, window_s) if window_s < FULL_WINDOW_S else None
         if text is None:
             segments, _ = model.transcribe(samples, language="en", beam_size=1,
                                            temperature=0.0, condition_on_previous_text=False,
@@ -124,7 +123,7 @@ def _short_window(model, samples: np.ndarray, window_s: int) -> str | None:
     """A recording's words from one ``window_s`` window; None when the decode loops."""
     import ctranslate2
     from faster_whisper.tokenizer import Tokenizer
-    from faster_whisper.transcribe import get_suppressed_tokens
+    from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
 
     frames = window_s * model.frames_per_second
     features = model.feature_extractor(samples)[:, :frames]     # then zero-padded, as faster-whisper pads a window
@@ -135,6 +134,6 @@ def _short_window(model, samples: np.ndarray, window_s: int) -> str | None:
                                   max_length=model.max_length, suppress_blank=True,
                                   suppress_tokens=get_suppressed_tokens(tokenizer, [-1]))[0]
     text = tokenizer.decode([t for t in result.sequences_ids[0] if t < tokenizer.eot]).strip()
-    if text and len(text.encode()) / len(zlib.compress(text.encode())) > LOOP_COMPRESSION:
+    if text and get_compression_ratio(text) > LOOP_COMPRESSION:
         return None
     return text
