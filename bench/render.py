@@ -139,8 +139,8 @@ def run_one(size: str, batch: int, frames: int, device: str) -> dict:
 
     import torch
     renderer, prepared, reference = prepared_sample(size, device)
-    landmarks = motion(reference, max(frames, batch))
-    for _ in renderer.batches(prepared, landmarks[:batch], batch):         # warm-up
+    landmarks = motion(reference, max(frames, 2 * batch))
+    for _ in renderer.batches(prepared, landmarks[:2 * batch], batch):     # warm-up: buffers of two batches in flight
         pass
     if device == "cuda":
         torch.cuda.synchronize()

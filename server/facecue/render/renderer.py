@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..host_copy import to_numpy
+from ..host_copy import to_numpy, to_numpy_later
 from . import layers
 from .lip_bands import carry_lips
 from .framing import RenderSize, frame_portrait
@@ -70,12 +70,24 @@ class WarpRenderer:
 
     def batches(self, prepared: PreparedPortrait, landmarks_image: np.ndarray,
                 batch_frames: int | None = None) -> Iterator[np.ndarray]:
-        """Frames in order, a batch at a time (memory stays bounded for any length)."""
+        """Frames in order, a batch at a time (memory stays bounded for any length).
+
+        On a GPU a batch's copy to the host overlaps the next batch's rendering (one batch in
+        flight), so the device does not wait on host memory."""
         step = batch_frames or self.batch_frames
+        in_flight = None
         for start in range(0, len(landmarks_image), step):
             with torch.no_grad():
                 frames = self.render_tensor(prepared, landmarks_image[start: start + step])
-            yield to_uint8(frames)
+            if self.device.type != "cuda":
+                yield to_uint8(frames)
+                continue
+            landing = to_numpy_later(_uint8_pixels(frames))
+            if in_flight is not None:
+                yield in_flight.result()
+            in_flight = landing
+        if in_flight is not None:
+            yield in_flight.result()
 
     def render_tensor(self, prepared: PreparedPortrait, landmarks_image: np.ndarray) -> torch.Tensor:
         """(F, 3, H, W) float frames in [0, 1] on the renderer's device."""
@@ -133,4 +145,9 @@ class WarpRenderer:
 
 def to_uint8(frames: torch.Tensor) -> np.ndarray:
     """(F, 3, H, W) floats in [0, 1] → (F, H, W, 3) uint8 on the host."""
-    return to_numpy(frames.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1))
+    return to_numpy(_uint8_pixels(frames))
+
+
+def _uint8_pixels(frames: torch.Tensor) -> torch.Tensor:
+    """(F, 3, H, W) floats in [0, 1] → (F, H, W, 3) uint8, contiguous, on their device."""
+    return frames.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()

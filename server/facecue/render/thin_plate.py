@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from . import fused_spline
+
 # Elements of the (frames × queries × controls) kernel evaluated at once. An accelerator
 # wants one large block (bounded for memory); a CPU is four times faster when a block stays
 # in its caches than when the kernel streams through memory (bench/render.py --stages).
@@ -61,6 +63,8 @@ def evaluate(coefficients: torch.Tensor, targets: torch.Tensor, queries: torch.T
     (sealed lips), and a float32 sum rounded differently with the batch's size — a frame
     rendered alone and in a batch differed by whole levels on textured pixels.
     """
+    if queries.is_cuda and fused_spline.available():
+        return fused_spline.evaluate(coefficients, targets, queries, NEAREST).to(queries.dtype)
     dtype = queries.dtype
     frames, count, _ = targets.shape
     out = queries.new_empty(frames, queries.shape[0], coefficients.shape[-1])
