@@ -93,3 +93,28 @@ def test_cuda_frames_match_cpu_frames_and_do_not_depend_on_the_batch(sample, siz
     overlapped = np.concatenate(list(renderer.batches(prepared, landmarks, 7))).astype(np.int16)
     assert overlapped.shape == frames["cuda"].shape
     assert np.mean(np.abs(overlapped - frames["cuda"]) > 1) < 1e-4 and np.abs(overlapped - frames["cuda"]).max() <= 2
+
+
+def test_the_fused_lip_bands_pick_the_same_quads_as_the_planes(sample, monkeypatch):
+    from facecue.config import RenderSize
+    from facecue.render import WarpRenderer, fused_bands, lip_bands
+    from facecue.render.shapes import pixel_centres
+    assert fused_bands.available()
+    portrait, landmarks = sample
+    renderer = WarpRenderer(device="cuda")
+    prepared = renderer.prepare(portrait, RenderSize.parse(512))
+    points = renderer.output_points(prepared, renderer.photo_points(landmarks))
+    lips = points[:, [i for outer, inner in lip_bands.LIPS for i in outer + inner]].reshape(-1, 2)
+    (x0, y0), (x1, y1) = lips.amin(0).floor().int().tolist(), lips.amax(0).ceil().int().tolist()
+    corner = torch.tensor([x0 - 4.0, y0 - 4.0], device="cuda")
+    pixels = (pixel_centres((y1 - y0 + 8, x1 - x0 + 8), "cuda") + corner).expand(len(points), -1, -1, -1)
+    for outer, inner in lip_bands.LIPS:
+        fused = lip_bands._band(pixels, points[:, list(outer)], points[:, list(inner)])
+        monkeypatch.setattr(fused_bands, "available", lambda: False)
+        planes = lip_bands._band(pixels, points[:, list(outer)], points[:, list(inner)])
+        monkeypatch.undo()
+        assert (fused[0] == planes[0]).float().mean() > 0.999             # ties on shared edges aside
+        same = (fused[0] == planes[0]) & torch.isfinite(planes[1]) & torch.isfinite(planes[2])
+        assert torch.equal(torch.isnan(fused[1]), torch.isnan(planes[1]))
+        for got, want in zip(fused[1:], planes[1:]):
+            assert (got[same] - want[same]).abs().max() < 1e-3

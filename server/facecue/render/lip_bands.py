@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from .. import topology as topo
+from . import fused_bands
 from .layers import PARTED, SEALED, lips_closing
 from .shapes import pixel_centres, smoothstep
 
@@ -73,6 +74,8 @@ def _band(pixels: torch.Tensor, outer: torch.Tensor, inner: torch.Tensor):
     """A lip's quad coordinates at each pixel: (quad index, u, v, how far outside) of its best quad.
 
     pixels (F, h, w, 2); outer, inner (F, K, 2) → each (F, h, w)."""
+    if pixels.is_cuda and fused_bands.available():
+        return fused_bands.band(pixels, outer, inner)
     corners = [q[:, None, None] for q in (outer[:, :-1], outer[:, 1:], inner[:, 1:], inner[:, :-1])]
     u, v = inverse_bilinear(pixels[..., None, :], *corners)                    # (F, h, w, K-1)
     # Pixels between the lips lie past the inner contour of both; they count as inside their quad.
