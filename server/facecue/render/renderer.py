@@ -82,7 +82,7 @@ class WarpRenderer:
             if self.device.type != "cuda":
                 yield to_uint8(frames)
                 continue
-            landing = to_numpy_later(_uint8_pixels(frames))
+            landing = to_numpy_later(_uint8_pixels(frames).contiguous())    # one plain copy for the DMA
             if in_flight is not None:
                 yield in_flight.result()
             in_flight = landing
@@ -149,5 +149,5 @@ def to_uint8(frames: torch.Tensor) -> np.ndarray:
 
 
 def _uint8_pixels(frames: torch.Tensor) -> torch.Tensor:
-    """(F, 3, H, W) floats in [0, 1] → (F, H, W, 3) uint8, contiguous, on their device."""
-    return frames.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+    """(F, 3, H, W) floats in [0, 1] → (F, H, W, 3) uint8 on their device."""
+    return frames.mul(255).round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
