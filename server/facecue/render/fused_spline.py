@@ -37,7 +37,6 @@ if triton is not None:
         frame_targets = targets + frame * control_count * 2
         frame_coefficients = coefficients + frame * (control_count + 3) * 2
         qx64, qy64 = qx.to(tl.float64), qy.to(tl.float64)
-        qx64, qy64 = qx.to(tl.float64), qy.to(tl.float64)
         sum_x = tl.zeros((QUERY_TILE,), dtype=tl.float64)
         sum_y = tl.zeros((QUERY_TILE,), dtype=tl.float64)
         for first in range(0, control_count, CONTROL_TILE):
@@ -70,7 +69,7 @@ def evaluate(coefficients: torch.Tensor, targets: torch.Tensor, queries: torch.T
     """As ``thin_plate.evaluate``: coefficients (F, N + 3, 2) float64, targets (F, N, 2) and
     queries (Q, 2) float32 on one CUDA device → (F, Q, 2) float32."""
     frames, count, _ = targets.shape
-    out = queries.new_empty(frames, queries.shape[0], 2)
+    out = torch.empty(frames, queries.shape[0], 2, dtype=torch.float32, device=queries.device)   # what the kernel stores
     if frames == 0 or queries.shape[0] == 0:
         return out
     grid = (triton.cdiv(queries.shape[0], QUERY_TILE), frames)
