@@ -102,7 +102,7 @@ class _FrameLoop:
     NAMES = ("landmarks", "pose", "gaze")
 
     def __init__(self, model: CueModel, steppers: dict[str, _Stepper], main: torch.Tensor, gumbel: torch.Tensor):
-        self.model, self.steppers, self.main = model, steppers, main
+        self.model, self.steppers, self.main, self.gumbel = model, steppers, main, gumbel
         cfg, device = model.cfg, gumbel.device
         rows, b = steppers["landmarks"].pre.shape[0], gumbel.shape[0]
         chunk = lambda n, *shape, **kw: torch.zeros(n, CHUNK, *shape, device=device, **kw)
@@ -163,8 +163,9 @@ class _FrameLoop:
         with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
             self._chunk()
 
-    def run(self, frames: int, gumbel: torch.Tensor, graphs: bool) -> dict[str, torch.Tensor]:
-        """Every frame → {landmarks, pose, gaze, hidden} (rows or takes, frames, …)."""
+    def run(self, graphs: bool) -> dict[str, torch.Tensor]:
+        """Every frame of the gaze noise → {landmarks, pose, gaze, hidden} (rows or takes, frames, …)."""
+        frames = self.gumbel.shape[1]
         if graphs and self.graph is None:
             self._capture()
         out = {name: torch.empty(buffer.shape[0], frames, *buffer.shape[2:], dtype=buffer.dtype,
@@ -173,7 +174,7 @@ class _FrameLoop:
             n = min(CHUNK, frames - start)
             for name, stepper in self.steppers.items():
                 self.pre[name][:, :n] = stepper.pre[:, start: start + n]
-            self.noise[:, :n] = gumbel[:, start: start + n]
+            self.noise[:, :n] = self.gumbel[:, start: start + n]
             if graphs:
                 self.graph.replay()
             else:
@@ -219,7 +220,7 @@ def decode(model: CueModel, windows: torch.Tensor, mix: torch.Tensor, gumbel: to
     main = torch.as_tensor([variants.takes.index(k) for k in range(b)], device=windows.device)
     if graphs is None:
         graphs = windows.device.type == "cuda"
-    out = _FrameLoop(model, steppers, main, gumbel).run(frames, gumbel, graphs)
+    out = _FrameLoop(model, steppers, main, gumbel).run(graphs)
     probs = torch.softmax(model.classifier(out["hidden"]), -1)
     return Decoded(landmarks=out["landmarks"].reshape(len(variants.takes), frames, -1, 3), pose=out["pose"],
                    gaze=out["gaze"], emotion_probs=probs)
