@@ -28,8 +28,9 @@ SAMPLES = Path(__file__).resolve().parents[1] / "server" / "facecue" / "samples"
 REAL_TIME_FPS = 30.0
 
 
-def motion(reference, frames: int) -> np.ndarray:
-    """(F, 478, 3) photo landmarks of a talking, blinking, glancing, turning head."""
+def motion(reference, frames: int, smile: float = 0.0) -> np.ndarray:
+    """(F, 478, 3) photo landmarks of a talking, blinking, glancing, turning head (smiling by
+    ``smile`` after the first half second)."""
     from facecue.arkit_basis import apply_basis, build_basis
     from facecue.names import ARKIT_INDEX
     from facecue.relocation import relocate
@@ -38,6 +39,7 @@ def motion(reference, frames: int) -> np.ndarray:
     weights[:, ARKIT_INDEX["jawOpen"]] = 0.35 * (1 + np.sin(2 * np.pi * 3.1 * t)) * (np.sin(2 * np.pi * 0.4 * t) > -0.5)
     blink = (np.mod(t, 3.0) < 0.15).astype(np.float32)
     weights[:, ARKIT_INDEX["eyeBlinkLeft"]] = weights[:, ARKIT_INDEX["eyeBlinkRight"]] = blink
+    weights[:, ARKIT_INDEX["mouthSmileLeft"]] = weights[:, ARKIT_INDEX["mouthSmileRight"]] = smile * (t > 0.5)
     local = apply_basis(reference.local, build_basis(reference.local), weights)
     pose = np.repeat(reference.pose[None], frames, 0).astype(np.float32)
     pose[:, 0] += 12 * np.sin(2 * np.pi * 0.2 * t)
@@ -47,16 +49,22 @@ def motion(reference, frames: int) -> np.ndarray:
     return relocate(local, pose, gaze, reference)[1]
 
 
-def prepared_sample(size: str, device: str):
+def sample_portrait():
+    """The bundled sample photo with its precomputed landmarks (no MediaPipe needed)."""
     from PIL import Image
 
-    from facecue.config import RenderSize
     from facecue.reference import reference_from_landmarks
-    from facecue.render import Portrait, WarpRenderer
+    from facecue.render import Portrait
     rgb = np.asarray(Image.open(SAMPLES / "face.jpg").convert("RGB"))
-    reference = reference_from_landmarks(np.load(SAMPLES / "face_landmarks.npy"), rgb.shape[1], rgb.shape[0])
+    return Portrait(rgb, reference_from_landmarks(np.load(SAMPLES / "face_landmarks.npy"), rgb.shape[1], rgb.shape[0]))
+
+
+def prepared_sample(size: str, device: str):
+    from facecue.config import RenderSize
+    from facecue.render import WarpRenderer
+    portrait = sample_portrait()
     renderer = WarpRenderer(device=device)
-    return renderer, renderer.prepare(Portrait(rgb, reference), RenderSize.parse(size)), reference
+    return renderer, renderer.prepare(portrait, RenderSize.parse(size)), portrait.reference
 
 
 def silent_wav(seconds: float) -> bytes:

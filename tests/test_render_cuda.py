@@ -5,42 +5,19 @@ landmarks, animated through the ARKit basis, so these run where MediaPipe does n
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
-SAMPLES = Path(__file__).resolve().parents[1] / "server" / "facecue" / "samples"
-
-
-def _talking_landmarks(reference, frames: int) -> np.ndarray:
-    from facecue.arkit_basis import apply_basis, build_basis
-    from facecue.names import ARKIT_INDEX
-    from facecue.relocation import relocate
-    t = np.arange(frames) / 30.0
-    weights = np.zeros((frames, 52), np.float32)
-    weights[:, ARKIT_INDEX["jawOpen"]] = 0.35 * (1 + np.sin(2 * np.pi * 3.1 * t))
-    weights[:, ARKIT_INDEX["mouthSmileLeft"]] = weights[:, ARKIT_INDEX["mouthSmileRight"]] = 0.6 * (t > 0.5)
-    weights[:, ARKIT_INDEX["eyeBlinkLeft"]] = weights[:, ARKIT_INDEX["eyeBlinkRight"]] = (np.mod(t, 1.0) < 0.15)
-    local = apply_basis(reference.local, build_basis(reference.local), weights)
-    pose = np.repeat(reference.pose[None], frames, 0).astype(np.float32)
-    pose[:, 0] += 10 * np.sin(2 * np.pi * 0.5 * t)
-    gaze = np.zeros((frames, 2, 2), np.float32)
-    return relocate(local, pose, gaze, reference)[1]
-
 
 @pytest.fixture(scope="module")
 def sample():
-    from PIL import Image
-
-    from facecue.reference import reference_from_landmarks
-    from facecue.render import Portrait
-    rgb = np.asarray(Image.open(SAMPLES / "face.jpg").convert("RGB"))
-    reference = reference_from_landmarks(np.load(SAMPLES / "face_landmarks.npy"), rgb.shape[1], rgb.shape[0])
-    return Portrait(rgb, reference), _talking_landmarks(reference, 48)
+    """The bundled sample portrait and 48 frames of a talking, blinking, turning, smiling head."""
+    from bench.render import motion, sample_portrait
+    portrait = sample_portrait()
+    return portrait, motion(portrait.reference, 48, smile=0.6)
 
 
 def test_the_fused_spline_is_the_dense_float64_sum(monkeypatch):
