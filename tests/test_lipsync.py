@@ -280,3 +280,21 @@ def test_rounded_lips_narrow_without_folding_and_read_back_narrow(pipeline, root
         _, seen = lipsync.mouth_measures(read, planar=True)
         assert asked[1] / asked[0] < 0.75, face_name
         assert seen[1] / seen[0] < 0.85, (face_name, seen[1] / seen[0])
+
+
+def test_lips_sealed_over_a_smile_with_teeth_read_back_closed(pipeline, root):
+    """Lips that meet over a photo's open, smiling mouth must read closed in the frames: their
+    inner edges, sampled from the rim where the photo's lips border its teeth, drew a dashed
+    dark seam that MediaPipe read as lips 2.8–3.2 % of the mouth's width apart (now 0.3–1.4 %)."""
+    from facecue.evaluation.expression_probe import probe_frames
+    from facecue.names import ARKIT_INDEX, ARKIT_NAMES
+    from facecue.reference import FaceMeshDetector
+    weights = np.zeros((3, len(ARKIT_NAMES)), np.float32)       # the sealed rest, rounded, smiling
+    weights[1, ARKIT_INDEX["mouthPucker"]] = 0.5
+    weights[2, [ARKIT_INDEX["mouthSmileLeft"], ARKIT_INDEX["mouthSmileRight"]]] = 0.5
+    detector = FaceMeshDetector()
+    for face_name in ("teeth", "smile"):
+        frames = probe_frames(pipeline, str(devset.face_path(root, face_name)), weights)
+        read = np.stack([detector.detect(frame)[0] for frame in frames])
+        gap, width = lipsync.mouth_measures(read, planar=True)
+        assert (gap / width).max() < 0.02, (face_name, gap / width)

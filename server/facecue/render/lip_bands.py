@@ -21,8 +21,11 @@ LIPS = (
     ((topo.MOUTH_CORNER_RIGHT,) + topo.LIP_LOWER_OUTER + (topo.MOUTH_CORNER_LEFT,), topo.LIP_LOWER_INNER_WITH_CORNERS),
 )
 FEATHER = 0.3          # of a lip's thickness from its outer contour: where the band takes over from the warp
-SOURCE_DEPTH = 0.92    # of the photo's lip thickness sampled when lips meet over the photo's open mouth:
-                       # its very inner edge borders the teeth
+SOURCE_DEPTH = 0.65    # of the photo's lip thickness sampled when lips meet over the photo's open mouth:
+                       # its inner edge borders the teeth, and MediaPipe's inner contour often lies
+                       # a little inside them; sampled, that edge drew a dashed dark seam that read
+                       # as lips 2–3 % of the mouth's width apart (0.92 closed 0.83 and 0.68 of the
+                       # bilabials read back on the two smiles with teeth; 0.65: 0.96 and 0.96)
 END_FEATHER = 0.15     # of a quad's length past the mouth corner over which the band lets go
 
 

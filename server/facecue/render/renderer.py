@@ -45,7 +45,8 @@ class WarpRenderer:
     layers (``creases=False`` leaves the skin as the warp carries it)."""
 
     name = "warp"
-    version = "1.2"          # 1.1: expression creases; 1.2: lids drawn closing over a held-open eye
+    version = "1.3"          # 1.1: expression creases; 1.2: lids drawn closing over a held-open eye;
+                             # 1.3: lips meeting over an open mouth sampled clear of its inner edge
 
     def __init__(self, device: str | torch.device | None = None, grid_cells: int = GRID_CELLS,
                  creases: bool = True):
