@@ -141,6 +141,19 @@ def _curve(points: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.interp(x, points[order, 0], points[order, 1])
 
 
+def _above_inner_lip(face: _Face) -> np.ndarray:
+    """(478,) 0 on the upper lip's inner contour rising to 1 at its outer contour and above:
+    how far a lift of the upper lip's body reaches its edge. The nose wrinkler lifts the upper
+    lip from above and is never let go where the lips seal; lifting their edge as well held
+    sealed lips apart (the seal's closing shape cannot cancel a lift that is straight up)."""
+    x = face.v[:, 0]
+    inner = _curve(face.v[list(topo.LIP_UPPER_INNER)], x)
+    outer = _curve(face.v[list(topo.LIP_UPPER_OUTER)], x)
+    share = np.clip((face.v[:, 1] - inner) / np.maximum(outer - inner, 1e-3 * face.k), 0.0, 1.0)
+    share[list(topo.LIP_UPPER_INNER)] = 0.0
+    return share
+
+
 def _jaw_weight(face: _Face) -> np.ndarray:
     """How fully each point follows the jaw: lower lip and chin 1, upper face 0."""
     below = 1 - face.above_mouth()
@@ -212,6 +225,7 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
     jaw = _jaw_weight(face)[:, None]
     lips_upper = np.array(topo.LIP_UPPER_OUTER[1:-1] + topo.LIP_UPPER_INNER[1:-1])
     lips_lower = np.array(topo.LIP_LOWER_OUTER + topo.LIP_LOWER_INNER)
+    upper_lip_body = _above_inner_lip(face)[:, None]
     mouth = face.near(np.array([topo.MOUTH_CORNER_LEFT, topo.MOUTH_CORNER_RIGHT]), 1.8)[:, None]
     inner = np.array(topo.LIP_UPPER_INNER + topo.LIP_LOWER_INNER)
 
@@ -277,7 +291,8 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
         shapes[f"cheekSquint{s}"] = face.spread({cheek_point: (0, 0.35, 0.05)}, 1.0) + 0.7 * lids["lower_lid_up"]
         nose_side = 129 if side == "right" else 358
         inner_brow_down = {i: move for (i, move), ti in zip(brow_down.items(), t) if ti < 0.5}
-        shapes[f"noseSneer{s}"] = (face.spread({nose_side: (0, 0.45, 0.05)}, 0.6) + 0.5 * shapes[f"mouthUpperUp{s}"]
+        shapes[f"noseSneer{s}"] = (face.spread({nose_side: (0, 0.45, 0.05)}, 0.6)
+                                   + 0.5 * shapes[f"mouthUpperUp{s}"] * upper_lip_body
                                    + 0.35 * face.spread(inner_brow_down, 0.6) + 0.4 * lids["lower_lid_up"])
 
         shapes[f"eyeBlink{s}"] = lids["blink"]

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from . import __version__
 from .config import TakeRequest
 
-IDENTITY_VERSION = 1        # bump when what a take contains changes for the same inputs
+IDENTITY_VERSION = 2        # bump when what a take contains changes for the same inputs (2: the ARKit basis's nose wrinkle)
 
 
 def _input_digest(value) -> str:

@@ -33,7 +33,7 @@ EXPRESSIONS: dict[str, dict[str, float]] = {
     "fear": {"browInnerUp": 1.0, **_both("browOuterUp", 0.4), **_both("browDown", 0.15),
              **_both("eyeWide", 0.6), **_both("mouthStretch", 0.6), "jawOpen": 0.1},
     # AU9 + AU10 + AU15 + AU17
-    "disgusted": {**_both("noseSneer", 0.7), **_both("mouthUpperUp", 0.6), **_both("browDown", 0.3),
+    "disgusted": {**_both("noseSneer", 0.7), **_both("mouthUpperUp", 0.95), **_both("browDown", 0.3),
                   **_both("mouthFrown", 0.3), **_both("cheekSquint", 0.3), "mouthShrugLower": 0.3},
     # unilateral AU12 + AU14
     "contempt": {"mouthSmileRight": 0.7, "mouthDimpleRight": 0.5, "eyeSquintRight": 0.1,
