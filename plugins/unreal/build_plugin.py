@@ -9,11 +9,13 @@ project's client, protobuf, typing-extensions) are unpacked into the first, grpc
 wheels for Win64, Mac and Linux into the second — for Python 3.11 (Unreal 5.3–5.6) and 3.13
 side by side, since each compiled module carries its Python version in its file name. Unreal
 5.5+ can instead pip-install the ``PythonRequirements`` listed in FaceCue.uplugin; this build
-works offline.
+works offline, and writes into the built descriptor the versions it bundles (a registry's newer
+grpcio would otherwise leave the descriptor naming one release and the folder holding another).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -36,11 +38,19 @@ def _unpack(wheels: list[Path], target: Path) -> None:
             archive.extractall(target)
 
 
+def _pin_requirements(descriptor_path: Path, requirements: list[str]) -> None:
+    """The descriptor's PythonRequirements: exactly the packages (and versions) bundled."""
+    descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
+    descriptor["PythonRequirements"] = [{"Platform": "All", "Requirements": requirements}]
+    descriptor_path.write_text(json.dumps(descriptor, indent="\t") + "\n", encoding="utf-8")
+
+
 def build(out: Path) -> Path:
     plugin = out / "FaceCue"
     if plugin.exists():
         shutil.rmtree(plugin)
     shutil.copytree(HERE / "FaceCue", plugin, ignore=shutil.ignore_patterns("__pycache__", "Lib", "Win64", "Mac", "Linux"))
+    _pin_requirements(plugin / "FaceCue.uplugin", client_wheels.requirements())
     python = plugin / "Content" / "Python"
     with tempfile.TemporaryDirectory() as tmp:
         wheels = client_wheels.fetch(Path(tmp))
