@@ -142,10 +142,10 @@ def _curve(points: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _above_inner_lip(face: _Face) -> np.ndarray:
-    """(478,) 0 on the upper lip's inner contour rising to 1 at its outer contour and above:
-    how far a lift of the upper lip's body reaches its edge. The nose wrinkler lifts the upper
-    lip from above and is never let go where the lips seal; lifting their edge as well held
-    sealed lips apart (the seal's closing shape cannot cancel a lift that is straight up)."""
+    """(478,) the share of a lift of the upper lip's body each point takes: 0 on the lip's inner
+    contour, rising to 1 at its outer contour and above. The nose wrinkler lifts the upper lip
+    from above and is never let go where the lips seal; lifting their edge as well held sealed
+    lips apart (the seal's closing shape follows the jaw and cannot cancel a lift straight up)."""
     x = face.v[:, 0]
     inner = _curve(face.v[list(topo.LIP_UPPER_INNER)], x)
     outer = _curve(face.v[list(topo.LIP_UPPER_OUTER)], x)
