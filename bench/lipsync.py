@@ -9,7 +9,7 @@ facecue.evaluation.devset) is timed by the take's own phone timing (recognition,
 --transcript the transcript) and scored against pocketsphinx forced alignment of its
 transcript (facecue.evaluation.lipsync has the definitions). Rows pool all clips for one
 (backend, face, fps); the last columns say which targets hold. --readback N renders the first
-N clips at 30 fps on every face (256²) and reads the mouth back from the frames with MediaPipe,
+N clips at each --fps on every face (256²) and reads the mouth back from the frames with MediaPipe,
 each frame as a still by default: MediaPipe's video tracking damps mouth-width changes to about
 0.3 of what the frames show (--reader video measures that).
 """
@@ -82,7 +82,8 @@ def main() -> int:
                 print(f"{backend_name:11s} {face_name:8s} {fps:6.2f}  {_fmt(summary)}  {spent / speech_s * 60:6.2f}")
                 sys.stdout.flush()
     if args.readback:
-        results += readback(pipeline, clips[: args.readback], faces, args.backends, root, args.reader)
+        for fps in args.fps:
+            results += readback(pipeline, clips[: args.readback], faces, args.backends, root, args.reader, fps)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
@@ -96,14 +97,13 @@ def backend_named(pipeline, name: str):
     return pipeline.backends[name]
 
 
-def readback(pipeline, clips, faces, backends, root, reader: str = "still") -> list[dict]:
+def readback(pipeline, clips, faces, backends, root, reader: str = "still", fps: float = 30.0) -> list[dict]:
     """Render at 256², read the mouth back with MediaPipe, score it like the cues (2D both)."""
     from PIL import Image
 
     from facecue.config import RenderSize
     from facecue.reference import FaceMeshDetector
     from facecue.render import Portrait
-    fps = 30.0
     print(f"\nread back from rendered frames ({fps:g} fps, 256²; 2D in the image: take's landmarks vs MediaPipe "
           f"on frames, {'each frame a still' if reader == 'still' else 'tracked as a video'})")
     print(f"{'backend':11s} {'face':8s} {'source':9s} " + " ".join(c[:8].ljust(8) for c in COLUMNS) + "  unread")
