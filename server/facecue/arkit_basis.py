@@ -141,7 +141,7 @@ def _curve(points: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.interp(x, points[order, 0], points[order, 1])
 
 
-def _above_inner_lip(face: _Face) -> np.ndarray:
+def _upper_lip_body_share(face: _Face) -> np.ndarray:
     """(478,) the share of a lift of the upper lip's body each point takes: 0 on the lip's inner
     contour, rising to 1 at its outer contour and above. The nose wrinkler lifts the upper lip
     from above and is never let go where the lips seal; lifting their edge as well held sealed
@@ -225,7 +225,7 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
     jaw = _jaw_weight(face)[:, None]
     lips_upper = np.array(topo.LIP_UPPER_OUTER[1:-1] + topo.LIP_UPPER_INNER[1:-1])
     lips_lower = np.array(topo.LIP_LOWER_OUTER + topo.LIP_LOWER_INNER)
-    upper_lip_body = _above_inner_lip(face)[:, None]
+    upper_lip_body = _upper_lip_body_share(face)[:, None]
     mouth = face.near(np.array([topo.MOUTH_CORNER_LEFT, topo.MOUTH_CORNER_RIGHT]), 1.8)[:, None]
     inner = np.array(topo.LIP_UPPER_INNER + topo.LIP_LOWER_INNER)
 
