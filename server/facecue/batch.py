@@ -190,9 +190,18 @@ def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_
     them again wherever Ray starts a fresh worker, and on GPUs Ray does so for every task).
     A worker that dies is restarted and its take retried, up to ``RAY_RETRIES`` times."""
     import ray
-    if not ray.is_initialized():
-        ray.init(address=None if address == "local" else address, log_to_driver=False,
-                 **({"include_dashboard": False} if address == "local" else {}))
+    if ray.is_initialized():
+        _run_on_ray(ray, jobs, out_dir, on_outcome, gpus_per_take)
+        return
+    ray.init(address=None if address == "local" else address, log_to_driver=False,
+             **({"include_dashboard": False} if address == "local" else {}))
+    try:
+        _run_on_ray(ray, jobs, out_dir, on_outcome, gpus_per_take)
+    finally:
+        ray.shutdown()          # now, not at interpreter exit, where it waits on far more
+
+
+def _run_on_ray(ray, jobs: list[BatchJob], out_dir: Path, on_outcome, gpus_per_take: float) -> None:
     maker = ray.remote(num_cpus=1, num_gpus=gpus_per_take, max_restarts=RAY_RETRIES,
                        max_task_retries=RAY_RETRIES)(TakeWorker)
     workers = [maker.remote() for _ in range(ray_worker_count(ray.cluster_resources(), gpus_per_take, len(jobs)))]
