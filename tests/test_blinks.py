@@ -70,3 +70,33 @@ def test_a_rendered_blink_reads_closed_and_shows_no_iris(pipeline, root, face):
         luma_rest = rest[y0:y1, x0:x1].mean(-1)
         luma_blink = blink[y0:y1, x0:x1].mean(-1)
         assert np.percentile(luma_blink, 10) > np.percentile(luma_rest, 10) + 20, (face, eye)
+
+
+def _brightness_step_over_the_closed_lid(blink: np.ndarray, points: np.ndarray, eye: str) -> float:
+    """Largest step in brightness down the middle half of the eye (columns averaged) in the
+    blink frame, from a little above the upper lid at rest (``points``) to half-way down its
+    opening."""
+    upper, lower = points[list(topo.LID_UPPER[eye]), :2], points[list(topo.LID_LOWER[eye]), :2]
+    outer, inner = topo.EYE_CORNERS[eye]
+    width = np.linalg.norm(points[outer, :2] - points[inner, :2])
+    upper, lower = upper[np.argsort(upper[:, 0])], lower[np.argsort(lower[:, 0])]
+    left, right = np.interp([0.25, 0.75], [0, 1], [upper[0, 0], upper[-1, 0]])
+    columns = []
+    for x in range(int(np.ceil(left)), int(right)):
+        top = np.interp(x + 0.5, upper[:, 0], upper[:, 1])
+        bottom = np.interp(x + 0.5, lower[:, 0], lower[:, 1])
+        columns.append(blink[int(top - 0.15 * width):int(top + 0.5 * (bottom - top)) + 1, x].mean(-1))
+    rows = min(len(c) for c in columns)
+    profile = np.mean([c[:rows] for c in columns], 0)
+    return float(np.abs(np.diff(profile)).max())
+
+
+@pytest.mark.parametrize("face", ["closed", "teeth"])
+def test_a_closed_lid_continues_the_skin_above_it(pipeline, root, face):
+    weights = np.concatenate([shape_weights(["eyeBlinkLeft"], w)[1:] for w in (0.0, 1.0)])
+    rest, blink = probe_frames(pipeline, devset.face_path(root, face), weights, "256")
+    points = pipeline.detector().detect(rest)[0]
+    for eye in EYES:
+        # A lid of one flat colour under the photo's own lash line stepped 18–42 levels.
+        step = _brightness_step_over_the_closed_lid(blink.astype(np.float64), points, eye)
+        assert step < 14, (face, eye, step)

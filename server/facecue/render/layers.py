@@ -25,9 +25,10 @@ SEAM_RIMS = 0.06         # × mouth width: the inner lip rims lifted where closi
 SHADOW_FLOOR = 0.85      # × the lips' colour: the least brightness of a lifted rim
 SEAM_WIDTH = 0.01        # × mouth width: the line where closed lips meet …
 SEAM_SHADE = 0.12        # … and how much darker it is (darker reads as parted lips)
-LASH_COVER = 0.14        # × eye width: how far a closing lid's sheet reaches over the photo's lashes …
+LASH_COVER = 0.28        # × eye width (at most half the way to the brow): how far a closing lid reaches over the photo's lashes …
 SHEET_FEATHER = 0.06     # … and over how much of that it fades in
-LID_ROUNDING = 0.15      # how much darker a closed lid is at its edges than across its middle
+LID_SKIN = 0.10          # × eye width: the band of skin above the sheet that it is made of
+LID_ROUNDING = 0.15      # how much darker a closed lid is at its margin than where it leaves the skin
 
 
 def _box(points: torch.Tensor, margin: float, height: int, width: int) -> tuple[int, int, int, int] | None:
@@ -69,6 +70,22 @@ def _photo(prepared: PreparedPortrait, pixels: torch.Tensor) -> torch.Tensor:
 
 def _reference(prepared: PreparedPortrait, index: int, device) -> torch.Tensor:
     return torch.as_tensor(prepared.landmarks[index], device=device)
+
+
+def _below_brow(lid: torch.Tensor, brow: torch.Tensor, eye_width: torch.Tensor) -> torch.Tensor:
+    """(F,) px between a held upper lid (F, V, 2) and the lowest brow point above any of its
+    points (brow points within a fifth of the eye's width across); 0 where they touch."""
+    across = (lid[:, :, None, 0] - brow[:, None, :, 0]).abs() < 0.2 * eye_width[:, None, None]
+    gap = torch.where(across, lid[:, :, None, 1] - brow[:, None, :, 1], torch.full_like(across, 1e6, dtype=lid.dtype))
+    return gap.amin(dim=(1, 2)).clamp_min(0)
+
+
+def _sample_box(region: torch.Tensor, at: torch.Tensor, box) -> torch.Tensor:
+    """region (F, C, h, w), the frames inside ``box``, at output px (F, h', w', 2); edges clamp."""
+    x0, y0, x1, y1 = box
+    scale = torch.tensor([2.0 / (x1 - x0), 2.0 / (y1 - y0)], device=at.device)
+    grid = (at - torch.tensor([x0, y0], dtype=torch.float32, device=at.device)) * scale - 1
+    return F.grid_sample(region, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def _sample_detail(prepared: PreparedPortrait, photo_xy: torch.Tensor) -> torch.Tensor:
@@ -113,8 +130,22 @@ def draw_eyes(frames: torch.Tensor, warped_eyes: torch.Tensor, points: torch.Ten
     for k, eye in enumerate(EYES):
         outline = points[:, list(eye_opening(eye))]
         iris = topo.group(f"{eye}_iris")
+        outer, inner = topo.EYE_CORNERS[eye]
+        upper, lower = topo.EYE_LIDS[eye]
+        eye_width = (points[:, outer] - points[:, inner]).norm(dim=-1).clamp_min(1e-3)
+        openness = (points[:, upper] - points[:, lower]).norm(dim=-1) / eye_width / float(prepared.eye_gap[k])
+        closure = 1 - smoothstep(LID_HOLD, 0.7, openness)      # the warp closes an eye no further than LID_HOLD
+        # Past LID_HOLD the warp leaves the photo's lid where it was: the closing lid is drawn as
+        # a sheet from there (raised over its lashes) down to the frame's lid, fading at its top.
+        lid_line = points[:, list(topo.LID_UPPER[eye])]
+        beyond_hold = (1 - openness / LID_HOLD).clamp(0, 1)
+        top = held[:, list(topo.LID_UPPER[eye])].clone()
+        room = _below_brow(top, points[:, topo.group(f"{eye}_brow")], eye_width)
+        top[..., 1] -= (torch.minimum(LASH_COVER * eye_width, 0.5 * room) * beyond_hold)[:, None]
+        skin_band = torch.minimum(LID_SKIN * eye_width, 0.25 * room)    # the brow's hair is no lid
+        skin_above = top - torch.stack([torch.zeros_like(skin_band), skin_band], -1)[:, None]
         extent = float((outline.amax(1) - outline.amin(1)).max())        # the warped eye mask reaches a little past
-        box = _box(torch.cat([outline, points[:, iris]], 1), 3 + 0.25 * extent, height, width)
+        box = _box(torch.cat([outline, points[:, iris], skin_above], 1), 3 + 0.25 * extent, height, width)
         if box is None:
             continue
         x0, y0, x1, y1 = box
@@ -123,26 +154,19 @@ def draw_eyes(frames: torch.Tensor, warped_eyes: torch.Tensor, points: torch.Ten
         opening = polygon_coverage(pixels, outline)
 
         # Closed lids: skin where the photo's eye has been squeezed out of the opening.
-        outer, inner = topo.EYE_CORNERS[eye]
-        upper, lower = topo.EYE_LIDS[eye]
-        eye_width = (points[:, outer] - points[:, inner]).norm(dim=-1).clamp_min(1e-3)
-        openness = (points[:, upper] - points[:, lower]).norm(dim=-1) / eye_width / float(prepared.eye_gap[k])
-        closure = 1 - smoothstep(LID_HOLD, 0.7, openness)      # the warp closes an eye no further than LID_HOLD
         leak = warped_eyes[:, k, y0:y1, x0:x1] * (1 - opening) * closure[:, None, None]
-        # Past LID_HOLD the warp leaves the photo's lid where it was: the closing lid is drawn as
-        # a sheet from there (raised over its lashes) down to the frame's lid, fading at its top.
-        lid_line = points[:, list(topo.LID_UPPER[eye])]
-        beyond_hold = (1 - openness / LID_HOLD).clamp(0, 1)
-        top = held[:, list(topo.LID_UPPER[eye])].clone()
-        top[..., 1] -= (LASH_COVER * eye_width * beyond_hold)[:, None]
         sheet = polygon_coverage(pixels, torch.cat([top, lid_line.flip(1)], 1))
         from_top, from_lid = polyline_distance(pixels, top), polyline_distance(pixels, lid_line)
         sheet = sheet * smoothstep(0.0, SHEET_FEATHER * eye_width[:, None, None], from_top)
-        # A lid is rounded over the eyeball: lit in its middle, darker toward its edges.
+        # The sheet is the frame's own skin above it, stretched down: it meets that skin
+        # seamlessly at its top and keeps its texture and light (one flat colour read as a patch).
         across = from_top / (from_top + from_lid).clamp_min(1e-3)
-        shade = 1 - LID_ROUNDING * (2 * across - 1).square()
-        lid = _colour(prepared.lid_colour[k], device) * shade[:, None]
-        region = _blend(region, lid, torch.maximum(leak, sheet))
+        skin_at = pixels.clone()
+        skin_at[..., 1] -= from_top + skin_band[:, None, None] * across
+        skin = _sample_box(region, skin_at, box)
+        # A lid is rounded over the eyeball: it darkens toward its margin.
+        shade = 1 - LID_ROUNDING * (2 * across - 1).clamp_min(0).square()
+        region = _blend(region, skin * shade[:, None], torch.maximum(leak, sheet))
 
         # The iris: the photo's own iris, scaled and moved to the gazed centre, clipped by the lids.
         centre, radius = points[:, iris[0]], iris_radius(points, eye)
