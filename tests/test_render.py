@@ -351,3 +351,26 @@ def test_concurrent_takes_of_one_portrait_share_render_calls(pipeline, assets, h
     for frames, marks in zip(rendered, lines):
         alone = renderer.render(prepared, marks)
         assert frames.shape == alone.shape and np.abs(frames.astype(int) - alone).max() <= 1
+
+
+def test_drawn_teeth_hang_from_the_lip_into_the_cheeks_shadow(renderer, closed_mouth_portrait):
+    """On a photo that shows no teeth, drawn teeth are lit like its lips and darken toward the
+    corners as real teeth do (the dev set's photos with teeth: the outer quarter of the mouth
+    at 0.09–0.36 of the middle's brightness, teeth 1.34–1.63 × the lips')."""
+    prepared = renderer.prepare(closed_mouth_portrait, RenderSize.parse(512))
+    opened = _with_shapes(closed_mouth_portrait.reference, jawOpen=0.6)
+    frame = renderer.render(prepared, opened)[0]
+    points = prepared.framing.to_output(opened)[0, :, :2]
+    from facecue.render.portrait import MOUTH_OPENING
+    inside = polygon_coverage(pixel_centres(frame.shape[:2], "cpu"),
+                              torch.as_tensor(points[None, list(MOUTH_OPENING)]))[0].numpy() > 0.99
+    left, right = points[topo.MOUTH_CORNER_LEFT], points[topo.MOUTH_CORNER_RIGHT]
+    axis = (left - right) / np.linalg.norm(left - right)
+    ys, xs = np.nonzero(inside)
+    along = np.abs((np.c_[xs + 0.5, ys + 0.5] - (left + right) / 2) @ axis) / (np.linalg.norm(left - right) / 2)
+    luma = _luma(frame)[ys, xs]
+    middle, outer = np.percentile(luma[along < 0.25], 80), np.percentile(luma[along > 0.75], 80)
+    # Teeth drawn to the nearest point of the upper lip stood as bright walls at the corners: 0.40.
+    assert outer < 0.3 * middle, (outer, middle)
+    teeth_over_lips = np.percentile(luma, 97) / float(np.mean(prepared.lip_colour))
+    assert 1.1 < teeth_over_lips < 1.9, teeth_over_lips

@@ -19,6 +19,9 @@ from .shapes import disc_coverage, pixel_centres, polygon_coverage, polyline_dis
 CAVITY = (0.20, 0.07, 0.08)
 TONGUE = (0.58, 0.25, 0.27)
 TOOTH_SPAN = 0.16        # a front tooth's width ÷ half the mouth's width
+TOOTH_GAPS = 0.08        # how much darker the lines between drawn teeth are
+BUCCAL_SHADOW = 0.7      # drawn teeth at the corners are this much darker than in the middle (the
+                         # dev set's photos with teeth: 0.64–0.91 over the outer quarter of the mouth)
 SEALED = 0.005           # lip gap ÷ mouth width below which the lips are drawn closed
 PARTED = 0.03            # … and above which the mouth between them is drawn in full
 SEAM_RIMS = 0.06         # × mouth width: the inner lip rims lifted where closing lips meet
@@ -78,6 +81,25 @@ def _below_brow(lid: torch.Tensor, brow: torch.Tensor, eye_width: torch.Tensor) 
     across = (lid[:, :, None, 0] - brow[:, None, :, 0]).abs() < 0.2 * eye_width[:, None, None]
     gap = torch.where(across, lid[:, :, None, 1] - brow[:, None, :, 1], torch.full_like(across, 1e6, dtype=lid.dtype))
     return gap.amin(dim=(1, 2)).clamp_min(0)
+
+
+def _below_contour(pixels: torch.Tensor, contour: torch.Tensor, axis: torch.Tensor,
+                   middle: torch.Tensor) -> torch.Tensor:
+    """(F, h, w) px each pixel lies below an open contour (F, V, 2) that runs along the mouth,
+    measured across the mouth's ``axis`` (F, 2; unit, toward the subject's left) from ``middle``."""
+    down = torch.stack([-axis[:, 1], axis[:, 0]], -1)
+    along_c = ((contour - middle[:, None]) * axis[:, None]).sum(-1)
+    across_c = ((contour - middle[:, None]) * down[:, None]).sum(-1)
+    order = along_c.argsort(-1)
+    along_c, across_c = along_c.gather(-1, order), across_c.gather(-1, order)
+    relative = pixels - middle[:, None, None]
+    along_p = (relative * axis[:, None, None]).sum(-1).reshape(len(pixels), -1)
+    across_p = (relative * down[:, None, None]).sum(-1)
+    right = torch.searchsorted(along_c.contiguous(), along_p.contiguous()).clamp(1, contour.shape[1] - 1)
+    a0, a1 = along_c.gather(-1, right - 1), along_c.gather(-1, right)
+    d0, d1 = across_c.gather(-1, right - 1), across_c.gather(-1, right)
+    t = ((along_p - a0) / (a1 - a0).clamp_min(1e-6)).clamp(0, 1)
+    return across_p - (d0 + t * (d1 - d0)).reshape(across_p.shape)
 
 
 def _sample_box(region: torch.Tensor, at: torch.Tensor, box) -> torch.Tensor:
@@ -243,10 +265,15 @@ def draw_mouth(frames: torch.Tensor, points: torch.Tensor, photo_points: torch.T
         sampled = _sample_detail(prepared, look_up)
         interior = _blend(interior, sampled[:, :3], sampled[:, 4])
     else:
+        # Upper teeth hang straight down from the upper lip (measured across the mouth, not to the
+        # nearest point of the lip, which stood them up as walls where the lip's edge turns down
+        # to the corners) and fall into the cheeks' shadow toward the corners.
         teeth = _colour(prepared.teeth_colour, device)
-        band = torch.minimum(0.42 * g, 0.11 * w)
+        band = torch.minimum(0.42 * g, 0.11 * w) * (1 - 0.4 * along.square().clamp(max=1))   # the incisors longest
+        below = _below_contour(pixels, upper_lip, axis, middle)
         show = (1 - toward_corners) * smoothstep(0.02, 0.08, relative)[:, None, None]
-        separations = 1 - 0.18 * torch.cos(np.pi * along / TOOTH_SPAN).square().pow(8)
-        shade = (0.8 + 0.2 * (1 - from_upper / band.clamp_min(0.5)).clamp(0, 1)) * (1 - 0.3 * along.abs().clamp(0, 1))
-        interior = _blend(interior, teeth * (shade * separations)[:, None], (band - from_upper + 0.5).clamp(0, 1) * show)
+        separations = 1 - TOOTH_GAPS * torch.cos(np.pi * along / TOOTH_SPAN).square().pow(8)
+        shade = ((0.8 + 0.2 * (1 - below / band.clamp_min(0.5)).clamp(0, 1))
+                 * (1 - BUCCAL_SHADOW * smoothstep(0.2, 1.0, along.abs())))
+        interior = _blend(interior, teeth * (shade * separations)[:, None], (band - below + 0.5).clamp(0, 1) * show)
     frames[:, :, y0:y1, x0:x1] = _blend(region, interior, inside)
