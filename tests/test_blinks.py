@@ -100,3 +100,22 @@ def test_a_closed_lid_continues_the_skin_above_it(pipeline, root, face):
         # A lid of one flat colour under the photo's own lash line stepped 18–42 levels.
         step = _brightness_step_over_the_closed_lid(blink.astype(np.float64), points, eye)
         assert step < 14, (face, eye, step)
+
+
+@pytest.mark.parametrize("emotion", ["surprised", "angry"])
+def test_a_blink_closes_the_eyes_whatever_the_expression_does_to_the_lids(pipeline, root, emotion):
+    from facecue.config import TakeRequest
+    take = pipeline.run(TakeRequest(audio=devset.clip_path(root, "two_cities"),
+                                    image=devset.face_path(root, "teeth"), emotion=emotion, seed=3))
+    reference = without_expression(pipeline.analyze_photo(devset.face_path(root, "teeth")))
+    rest, _ = rest_and_basis(reference.local)
+    blink = take.blendshapes[:, ARKIT_INDEX["eyeBlinkLeft"]]
+    shut = np.flatnonzero(blink > 0.99)
+    assert len(shut) > 0, "no blink in the take"
+    open_gap = np.abs(_lid_gaps(rest, "left")).max()
+    # Added to a blink, surprise's eyeWide and raised brows held the eye a third open, and anger's
+    # squint pushed the lids past each other. (A downward look and the nose wrinkle may still
+    # take the upper lid a little past the lower one.)
+    for frame in shut:
+        gaps = _lid_gaps(take.landmarks_local[frame], "left")
+        assert -0.15 * open_gap < gaps.min() and gaps.max() < 0.1 * open_gap, (emotion, frame, gaps / open_gap)

@@ -65,7 +65,15 @@ class _Face:
         brow_top = _curve(self.v[brow], self.v[:, 0])
         above = 1 / (1 + np.exp(-(self.v[:, 1] - brow_top - 0.3 * self.k) / (0.15 * self.k)))
         above[list(handles)] = 0.0
-        return near + (far - near) * above[:, None]
+        return self.lids_held(near + (far - near) * above[:, None])
+
+    def lids_held(self, move: np.ndarray) -> np.ndarray:
+        """A brow's move with the lids' margins left where they are, the lid skin between
+        taking it up: the lids are the levator's, and a brow that lifted them (0.1–0.25 of the
+        eye's opening) held the eye open through a blink."""
+        margins = np.array(sorted({i for eye in ("left", "right") for i in topo.LID_UPPER[eye] + topo.LID_LOWER[eye]}))
+        d2 = np.square(self.v[:, None, :] - self.v[None, margins, :]).sum(-1)
+        return move * (1 - np.exp(-d2 / (2 * (0.25 * self.k) ** 2)).max(1))[:, None]
 
     def spread(self, handles: dict[int, tuple[float, float, float]], radius_cm: float) -> np.ndarray:
         """Displace handle points by their vectors (cm), neighbours by Gaussian falloff."""
@@ -288,7 +296,7 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
         reach = np.abs(face.v[brow, 0])
         t = (reach - reach.min()) / max(np.ptp(reach), 1e-6)      # 0 inner … 1 outer
         brow_down = {int(i): (-sign * 0.5 * (1 - ti), -0.9, 0) for i, ti in zip(brow, t)}
-        shapes[f"browDown{s}"] = face.spread(brow_down, 0.8)
+        shapes[f"browDown{s}"] = face.lids_held(face.spread(brow_down, 0.8))
         shapes[f"browOuterUp{s}"] = face.brow_lift({int(i): (0, 1.2 * ti, 0) for i, ti in zip(brow, t)}, brow)
         inner_up = {int(i): (0, 1.4 * (1 - ti), 0) for i, ti in zip(brow, t)}
         shapes.setdefault("browInnerUp", np.zeros_like(face.v))

@@ -13,7 +13,7 @@ from . import __version__
 from .config import TakeRequest
 
 # Bump when what a take contains changes for the same inputs (2: the ARKit basis's nose wrinkle;
-# 3: its raised brows lift the forehead).
+# 3: its raised brows lift the forehead, and blinks close over a widened or squinting eye).
 IDENTITY_VERSION = 3
 
 

@@ -240,9 +240,8 @@ class _Plan:
                                                                            LIP_FPS))
         times = np.arange(len(track)) / track.fps
         blink = blinks.blink_curve(rngs[1], times, self.emotion, float(self.intensity.mean()))
-        for name in ("eyeBlinkLeft", "eyeBlinkRight"):
-            track.blendshapes[:, ARKIT_INDEX[name]] = np.maximum(track.blendshapes[:, ARKIT_INDEX[name]], blink)
-        return dataclasses.replace(track, local=apply_basis(self.rest, self.basis, track.blendshapes, device))
+        weights = blinks.close_over(track.blendshapes, blink)
+        return dataclasses.replace(track, blendshapes=weights, local=apply_basis(self.rest, self.basis, weights, device))
 
 
 # Speech articulators: the jaw and the lips' contact, taken from the phone-timed lips alone

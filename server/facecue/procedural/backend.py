@@ -16,7 +16,7 @@ from .speech_mouth import lip_seal, speech_mouth
 class ProceduralBackend:
     name = "procedural"
     version = "1.3"             # 1.2: lips sealed exactly under the nose wrinkle; disgust's upper lip 0.95;
-                                # 1.3: raised brows lift the forehead
+                                # 1.3: raised brows lift the forehead; blinks close over eyeWide and eyeSquint
     native_fps = 60.0           # fine enough that short lip closures survive resampling to any rate
     uses_phones = True           # visemes are timed by the recognised phones
 
@@ -49,10 +49,8 @@ class ProceduralBackend:
         if not controls.gaze:                       # eyes straight ahead
             angles = np.zeros_like(angles)
             labels = labels_from_angles(angles)
-        weights = mouth + face
+        weights = blinks.close_over(mouth + face, blink)
         for eye, k in (("left", 0), ("right", 1)):
-            name = f"eyeBlink{eye.capitalize()}"
-            weights[:, ARKIT_INDEX[name]] = np.maximum(weights[:, ARKIT_INDEX[name]], blink)
             weights[:, [ARKIT_INDEX[n] for n in LOOK_SHAPES[eye]]] = look_weights(angles[:, k], eye)
         weights = np.clip(weights, 0.0, 1.0)
         # Lips sealed in silences and bilabials over whatever the expression does to the mouth:
