@@ -88,9 +88,39 @@ def control_points(reference: np.ndarray, frames: torch.Tensor, face: FaceFrame)
     a, b = similarity(oval, frames[:, oval_idx])
     inner_t = _apply(a, b, inner)
     outer_t = outer + OUTER_FOLLOW * (_apply(a, b, outer) - outer)
-    targets = torch.cat([held_lids(_parted_lips(frames), ref)[:, mesh_controls()], inner_t, outer_t], 1)
+    points = _silhouette_outside(held_lids(_parted_lips(frames), ref), ref, centre)
+    targets = torch.cat([points[:, mesh_controls()], inner_t, outer_t], 1)
     sources = torch.cat([ref[mesh_controls()], inner, outer], 0)
     return targets, sources
+
+
+@lru_cache(maxsize=1)
+def _oval_neighbours() -> tuple[np.ndarray, np.ndarray]:
+    """Each face-oval point and the two warp controls nearest inside it (canonical face)."""
+    canonical = topo.canonical_face()[:, :2]
+    oval = topo.group("face_oval")
+    inside = np.array([i for i in mesh_controls() if i not in set(oval.tolist())])
+    distance = np.linalg.norm(canonical[oval][:, None] - canonical[inside][None], axis=-1)
+    return oval, inside[np.argsort(distance, axis=1)[:, :2]]
+
+
+def _silhouette_outside(frames: torch.Tensor, reference: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
+    """The frames' points with the face oval moved out at least as far as the skin just inside it.
+
+    The oval is the photo's silhouette. Turned with the head, its points travel as points of
+    the surface, and on the side turning away they go behind the cheek, which now makes the
+    silhouette; followed as they are, the spline folded the photo's face edge into the cheek
+    (a lump at 4–8° of yaw)."""
+    oval, neighbours = _oval_neighbours()
+    oval_t = torch.as_tensor(oval, device=frames.device)
+    near_t = torch.as_tensor(neighbours, device=frames.device)
+    out = frames.clone()
+    outward = reference[oval_t] - centre
+    outward = outward / outward.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    moved = ((frames[:, oval_t, :2] - reference[oval_t]) * outward).sum(-1)
+    inner_moved = ((frames[:, near_t, :2] - reference[near_t]) * outward[:, None]).sum(-1).amax(-1)
+    out[:, oval_t, :2] += (inner_moved - moved).clamp_min(0)[..., None] * outward
+    return out
 
 
 def _parted_lips(frames: torch.Tensor) -> torch.Tensor:
