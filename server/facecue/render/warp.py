@@ -95,31 +95,38 @@ def control_points(reference: np.ndarray, frames: torch.Tensor, face: FaceFrame)
 
 
 @lru_cache(maxsize=1)
-def _oval_neighbours() -> tuple[np.ndarray, np.ndarray]:
-    """Each face-oval point and the two warp controls nearest inside it (canonical face)."""
-    canonical = topo.canonical_face()[:, :2]
+def _oval_and_inner_controls() -> tuple[np.ndarray, np.ndarray]:
+    """The face oval's points and the warp's other controls."""
     oval = topo.group("face_oval")
-    inside = np.array([i for i in mesh_controls() if i not in set(oval.tolist())])
-    distance = np.linalg.norm(canonical[oval][:, None] - canonical[inside][None], axis=-1)
-    return oval, inside[np.argsort(distance, axis=1)[:, :2]]
+    return oval, np.array([i for i in mesh_controls() if i not in set(oval.tolist())])
+
+
+OVAL_NEIGHBOURS = 4          # controls beside each oval point whose side of it is kept
 
 
 def _silhouette_outside(frames: torch.Tensor, reference: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
-    """The frames' points with the face oval moved out at least as far as the skin just inside it.
+    """The frames' points with each face-oval point kept on its own side of the controls just
+    inside it (along the way out from the face's centre), as it is in the photo.
 
     The oval is the photo's silhouette. Turned with the head, its points travel as points of
-    the surface, and on the side turning away they go behind the cheek, which now makes the
-    silhouette; followed as they are, the spline folded the photo's face edge into the cheek
-    (a lump at 4–8° of yaw)."""
-    oval, neighbours = _oval_neighbours()
-    oval_t = torch.as_tensor(oval, device=frames.device)
-    near_t = torch.as_tensor(neighbours, device=frames.device)
+    the surface: on the side turning away they go behind the cheek, which now makes the
+    silhouette, and on a photo whose cheek shows past MediaPipe's oval the near side's oval ran
+    out over it. Either way the spline folded the face's edge into the cheek (a lump at 4–8°
+    of yaw); held, the oval moves with the skin beside it."""
+    oval, inner = (torch.as_tensor(i, device=frames.device) for i in _oval_and_inner_controls())
+    oval_t = oval
+    near_t = inner[torch.cdist(reference[oval], reference[inner]).topk(OVAL_NEIGHBOURS, largest=False).indices]
     out = frames.clone()
     outward = reference[oval_t] - centre
     outward = outward / outward.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    outside = ((reference[oval_t][:, None] - reference[near_t]) * outward[:, None]).sum(-1) >= 0     # (V, 2)
     moved = ((frames[:, oval_t, :2] - reference[oval_t]) * outward).sum(-1)
-    inner_moved = ((frames[:, near_t, :2] - reference[near_t]) * outward[:, None]).sum(-1).amax(-1)
-    out[:, oval_t, :2] += (inner_moved - moved).clamp_min(0)[..., None] * outward
+    near_moved = ((frames[:, near_t, :2] - reference[near_t]) * outward[:, None]).sum(-1)
+    least = torch.where(outside, near_moved, torch.full_like(near_moved, -torch.inf)).amax(-1)
+    most = torch.where(outside, torch.full_like(near_moved, torch.inf), near_moved).amin(-1)
+    held = torch.maximum(moved, least).minimum(most)
+    held = torch.where(least > most, (least + most) / 2, held)
+    out[:, oval_t, :2] += (held - moved)[..., None] * outward
     return out
 
 
