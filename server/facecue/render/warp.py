@@ -101,7 +101,8 @@ def _oval_and_inner_controls() -> tuple[np.ndarray, np.ndarray]:
     return oval, np.array([i for i in mesh_controls() if i not in set(oval.tolist())])
 
 
-OVAL_NEIGHBOURS = 4          # controls beside each oval point whose side of it is kept
+OVAL_NEIGHBOURS = 4          # controls beside each oval point whose side of it is kept …
+SIDE = 0.85                  # … across, on the oval's sides (the outward direction's share across)
 
 
 def _silhouette_outside(frames: torch.Tensor, reference: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
@@ -114,11 +115,13 @@ def _silhouette_outside(frames: torch.Tensor, reference: torch.Tensor, centre: t
     out over it. Either way the spline folded the face's edge into the cheek (a lump at 4–8°
     of yaw); held, the oval moves with the skin beside it."""
     oval, inner = (torch.as_tensor(i, device=frames.device) for i in _oval_and_inner_controls())
-    oval_t = oval
-    near_t = inner[torch.cdist(reference[oval], reference[inner]).topk(OVAL_NEIGHBOURS, largest=False).indices]
-    out = frames.clone()
-    outward = reference[oval_t] - centre
+    outward = reference[oval] - centre
     outward = outward / outward.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    side = outward[:, 0].abs() > SIDE                  # the cheeks' and jaw's sides: what a turn moves …
+    oval_t = oval[side]
+    outward = outward[side]
+    near_t = inner[torch.cdist(reference[oval_t], reference[inner]).topk(OVAL_NEIGHBOURS, largest=False).indices]
+    out = frames.clone()
     outside = ((reference[oval_t][:, None] - reference[near_t]) * outward[:, None]).sum(-1) >= 0     # (V, 2)
     moved = ((frames[:, oval_t, :2] - reference[oval_t]) * outward).sum(-1)
     near_moved = ((frames[:, near_t, :2] - reference[near_t]) * outward[:, None]).sum(-1)
