@@ -88,7 +88,7 @@ def control_points(reference: np.ndarray, frames: torch.Tensor, face: FaceFrame)
     a, b = similarity(oval, frames[:, oval_idx])
     inner_t = _apply(a, b, inner)
     outer_t = outer + OUTER_FOLLOW * (_apply(a, b, outer) - outer)
-    points = _silhouette_outside(held_lids(_parted_lips(frames), ref), ref, centre)
+    points = _oval_sides_held(held_lids(_parted_lips(frames), ref), ref, centre)
     targets = torch.cat([points[:, mesh_controls()], inner_t, outer_t], 1)
     sources = torch.cat([ref[mesh_controls()], inner, outer], 0)
     return targets, sources
@@ -101,28 +101,29 @@ def _oval_and_inner_controls() -> tuple[np.ndarray, np.ndarray]:
     return oval, np.array([i for i in mesh_controls() if i not in set(oval.tolist())])
 
 
-OVAL_NEIGHBOURS = 4          # controls beside each oval point whose side of it is kept …
-SIDE = 0.85                  # … across, on the oval's sides (the outward direction's share across)
+OVAL_NEIGHBOURS = 4          # controls beside each point of the oval's sides whose side of it is kept
+SIDE = 0.85                  # an oval point is on a side when its way out is this much across
 
 
-def _silhouette_outside(frames: torch.Tensor, reference: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
-    """The frames' points with each face-oval point kept on its own side of the controls just
-    inside it (along the way out from the face's centre), as it is in the photo.
+def _oval_sides_held(frames: torch.Tensor, reference: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
+    """The frames' points with each point of the face oval's sides kept on its own side of the
+    controls nearest it (along the way out from the face's centre), as it is in the photo.
 
     The oval is the photo's silhouette. Turned with the head, its points travel as points of
     the surface: on the side turning away they go behind the cheek, which now makes the
     silhouette, and on a photo whose cheek shows past MediaPipe's oval the near side's oval ran
     out over it. Either way the spline folded the face's edge into the cheek (a lump at 4–8°
-    of yaw); held, the oval moves with the skin beside it."""
+    of yaw); held, the oval moves with the skin beside it. The forehead's and chin's oval are
+    left alone: held too, they folded raised brows."""
     oval, inner = (torch.as_tensor(i, device=frames.device) for i in _oval_and_inner_controls())
     outward = reference[oval] - centre
     outward = outward / outward.norm(dim=-1, keepdim=True).clamp_min(1e-6)
-    side = outward[:, 0].abs() > SIDE                  # the cheeks' and jaw's sides: what a turn moves …
+    side = outward[:, 0].abs() > SIDE                  # the cheeks and jaw: what a turn moves
     oval_t = oval[side]
     outward = outward[side]
     near_t = inner[torch.cdist(reference[oval_t], reference[inner]).topk(OVAL_NEIGHBOURS, largest=False).indices]
     out = frames.clone()
-    outside = ((reference[oval_t][:, None] - reference[near_t]) * outward[:, None]).sum(-1) >= 0     # (V, 2)
+    outside = ((reference[oval_t][:, None] - reference[near_t]) * outward[:, None]).sum(-1) >= 0     # (V, 4)
     moved = ((frames[:, oval_t, :2] - reference[oval_t]) * outward).sum(-1)
     near_moved = ((frames[:, near_t, :2] - reference[near_t]) * outward[:, None]).sum(-1)
     least = torch.where(outside, near_moved, torch.full_like(near_moved, -torch.inf)).amax(-1)
