@@ -241,7 +241,8 @@ class _Plan:
         times = np.arange(len(track)) / track.fps
         blink = blinks.blink_curve(rngs[1], times, self.emotion, float(self.intensity.mean()))
         weights = blinks.close_over(track.blendshapes, blink)
-        return dataclasses.replace(track, blendshapes=weights, local=apply_basis(self.rest, self.basis, weights, device))
+        return dataclasses.replace(track, blendshapes=weights,
+                                   local=apply_basis(self.rest, self.basis, weights, device))
 
 
 # Speech articulators: the jaw and the lips' contact, taken from the phone-timed lips alone
