@@ -12,7 +12,8 @@ import torch.nn.functional as F
 
 from .. import topology as topo
 from .creases import crease_strengths, line_amounts, line_points, line_shade
-from .portrait import EYES, MOUTH_OPENING, PreparedPortrait, eye_opening, iris_radius, source_grid
+from .portrait import (EYES, MOUTH_OPENING, PreparedPortrait, eye_opening, grid_coordinates, iris_radius,
+                       source_grid)
 from .warp import LID_HOLD, held_lids
 from .shapes import disc_coverage, pixel_centres, polygon_coverage, polyline_distance, smoothstep
 
@@ -104,9 +105,7 @@ def _below_contour(pixels: torch.Tensor, contour: torch.Tensor, axis: torch.Tens
 
 def _sample_box(region: torch.Tensor, at: torch.Tensor, box) -> torch.Tensor:
     """region (F, C, h, w), the frames inside ``box``, at output px (F, h', w', 2); edges clamp."""
-    x0, y0, x1, y1 = box
-    scale = torch.tensor([2.0 / (x1 - x0), 2.0 / (y1 - y0)], device=at.device)
-    grid = (at - torch.tensor([x0, y0], dtype=torch.float32, device=at.device)) * scale - 1
+    grid = grid_coordinates(at, box[:2], 1.0, region.shape[-2:])
     return F.grid_sample(region, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 

@@ -138,10 +138,12 @@ def prepare(portrait: Portrait, framing: Framing, device: torch.device) -> Prepa
 
 def source_grid(prepared: PreparedPortrait, photo_xy: torch.Tensor) -> torch.Tensor:
     """Photo px (…, 2) → grid_sample coordinates of the source tensors (align_corners=False)."""
-    return _photo_to_grid(photo_xy, prepared.source_origin, prepared.source_scale, prepared.source.shape[-2:])
+    return grid_coordinates(photo_xy, prepared.source_origin, prepared.source_scale, prepared.source.shape[-2:])
 
 
-def _photo_to_grid(photo_xy: torch.Tensor, origin: np.ndarray, scale: float, shape) -> torch.Tensor:
+def grid_coordinates(photo_xy: torch.Tensor, origin, scale: float, shape) -> torch.Tensor:
+    """Points (…, 2) → grid_sample coordinates (align_corners=False) of an image of ``shape``
+    (h, w) whose top-left corner lies at ``origin`` with ``scale`` of its pixels per unit."""
     # One fused multiply-add: this runs on every sampled pixel of every frame.
     gain = torch.tensor([2 * scale / shape[1], 2 * scale / shape[0]], dtype=photo_xy.dtype, device=photo_xy.device)
     offset = -1 - torch.as_tensor(origin, dtype=photo_xy.dtype, device=photo_xy.device) * gain
@@ -213,6 +215,6 @@ def _still(original: torch.Tensor, framing: Framing, origin: np.ndarray, scale: 
     """The unwarped photo resampled through the framing: every frame's static background."""
     centres = pixel_centres((framing.height, framing.width), original.device)[0]
     photo = torch.as_tensor(framing.origin, dtype=torch.float32, device=original.device) + centres / framing.scale
-    grid = _photo_to_grid(photo, origin, scale, original.shape[1:])
+    grid = grid_coordinates(photo, origin, scale, original.shape[1:])
     return torch.nn.functional.grid_sample(original[None], grid[None], mode="bilinear",
                                            padding_mode="border", align_corners=False)[0]
