@@ -190,15 +190,15 @@ def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_
     them again wherever Ray starts a fresh worker, and on GPUs Ray does so for every task).
     A worker that dies is restarted and its take retried, up to ``RAY_RETRIES`` times."""
     import ray
-    if ray.is_initialized():
-        _run_on_ray(ray, jobs, out_dir, on_outcome, gpus_per_take)
-        return
-    ray.init(address=None if address == "local" else address, log_to_driver=False,
-             **({"include_dashboard": False} if address == "local" else {}))
+    connecting = not ray.is_initialized()
+    if connecting:
+        ray.init(address=None if address == "local" else address, log_to_driver=False,
+                 **({"include_dashboard": False} if address == "local" else {}))
     try:
         _run_on_ray(ray, jobs, out_dir, on_outcome, gpus_per_take)
     finally:
-        ray.shutdown()          # now, not at interpreter exit, where it waits on far more
+        if connecting:
+            ray.shutdown()      # now, not at interpreter exit, where it waits on far more
 
 
 def _run_on_ray(ray, jobs: list[BatchJob], out_dir: Path, on_outcome, gpus_per_take: float) -> None:
