@@ -6,7 +6,8 @@
 - rendering: frames/s at 256² and 512² (the device's default batch)
 - batch: takes/min of ``facecue batch`` (a fresh process, start-up included) for the same 8 s
   takes with 1 and 2 local workers, on a Ray cluster this run boots (``--ray local``) and on
-  one already running on this machine with 2 CPUs (``ray start --head``, then ``--ray auto``: a farm's case)
+  one already running on this machine with 2 CPUs (``ray start --head``, then ``--ray auto``: a farm's case),
+  the first batch there and the next, which finds the workers the first left loaded
 - Stream: end-to-end latency (audio sent → cue frame received), p50 and p95, with audio sent in
   20 ms chunks at the speed it is spoken, over loopback
 - server memory (RSS) after all of that
@@ -142,12 +143,14 @@ def main() -> None:
         two = batch_rate(folder, short, takes, "--workers", "2")
         on_ray = batch_rate(folder, short, takes, "--ray", "local")
         with running_ray_cluster(2):
-            on_cluster = batch_rate(folder, short, takes, "--ray", "auto")
+            on_cluster = batch_rate(folder, short, takes, "--ray", "auto", "--ray-keep-warm", "60")
+            on_warm = batch_rate(folder, short, takes, "--ray", "auto", "--ray-keep-warm", "0")   # the workers above
         rows.append(("batch, 1 worker", f"{one:.1f} takes/min", f"{one * 8 / 60:.1f}× real time (8 s takes)"))
         rows.append(("batch, 2 workers", f"{two:.1f} takes/min", f"{two / one:.2f}× 1 worker"))
         rows.append(("batch, Ray (booted by the run)", f"{on_ray:.1f} takes/min",
                      f"{on_ray / two:.2f}× 2 workers (cluster start and stop included)"))
         rows.append(("batch, Ray (running cluster)", f"{on_cluster:.1f} takes/min", f"{on_cluster / two:.2f}× 2 workers"))
+        rows.append(("  … its workers warm from a batch before", f"{on_warm:.1f} takes/min", f"{on_warm / two:.2f}× 2 workers"))
         latency = stream_latency(pipeline, speech(folder, 8, "stream"))
         rows.append(("Stream latency p50 / p95", f"{np.percentile(latency, 50):.0f} / {np.percentile(latency, 95):.0f} ms",
                      "audio sent → frame received, 20 ms chunks"))

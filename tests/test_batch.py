@@ -7,10 +7,11 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from facecue import batch, take as take_io
+from facecue import batch, ray_batch, take as take_io
 from facecue.errors import InvalidInput
 
 from .conftest import speak
@@ -93,11 +94,11 @@ def test_a_batch_killed_midway_completes_on_retry(lines, tmp_path):
 
 
 def test_ray_workers_fill_the_cluster_once_each():
-    assert batch.ray_worker_count({"CPU": 8.0}, 0.0, 100) == 8
-    assert batch.ray_worker_count({"CPU": 8.0, "GPU": 2.0}, 0.5, 100) == 4          # GPU shares bound it
-    assert batch.ray_worker_count({"CPU": 8.0, "GPU": 1.0}, 0.3, 100) == 3
-    assert batch.ray_worker_count({"CPU": 8.0}, 0.0, 3) == 3                        # never more than takes
-    assert batch.ray_worker_count({}, 0.0, 5) == 1
+    assert ray_batch.ray_worker_count({"CPU": 8.0}, 0.0, 100) == 8
+    assert ray_batch.ray_worker_count({"CPU": 8.0, "GPU": 2.0}, 0.5, 100) == 4          # GPU shares bound it
+    assert ray_batch.ray_worker_count({"CPU": 8.0, "GPU": 1.0}, 0.3, 100) == 3
+    assert ray_batch.ray_worker_count({"CPU": 8.0}, 0.0, 3) == 3                        # never more than takes
+    assert ray_batch.ray_worker_count({}, 0.0, 5) == 1
 
 
 def test_ray_batch_survives_a_killed_worker(lines, tmp_path):
@@ -128,3 +129,72 @@ def test_ray_batch_survives_a_killed_worker(lines, tmp_path):
     assert sorted(o.status for o in outcomes) == ["done"] * 4
     for i in range(4):
         assert take_io.load(tmp_path / f"take{i}").frame_count > 0
+
+
+@pytest.fixture
+def running_cluster():
+    """A Ray head started as a farm starts one (``ray start``), on a port of its own, and
+    stopped with everything it started (not ``ray stop``, which stops every cluster here)."""
+    pytest.importorskip("ray")
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    head = subprocess.Popen([str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--num-cpus=2",
+                             f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
+                             "--disable-usage-stats"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        assert _until(lambda: _listening(port), 120), "the Ray head did not start"
+        yield f"127.0.0.1:{port}"
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+
+
+def _listening(port: int) -> bool:
+    import socket
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _warm_workers(ray) -> dict[str, int]:
+    """The cluster's FaceCue workers: name → takes made."""
+    named = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True) if a["namespace"] == ray_batch.NAMESPACE]
+    return {name: ray.get(ray.get_actor(name, namespace=ray_batch.NAMESPACE).made.remote()) for name in named}
+
+
+def _until(condition, seconds: float = 60.0) -> bool:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def test_ray_workers_stay_loaded_for_the_next_batch_then_leave(lines, tmp_path, running_cluster, monkeypatch):
+    ray = pytest.importorskip("ray")
+    first = batch.run(_manifest(lines, _entries(2), "first.jsonl"), tmp_path / "first", ray_address=running_cluster,
+                      keep_warm_s=120)
+    second = batch.run(_manifest(lines, _entries(2, emotion="sad"), "second.jsonl"), tmp_path / "second",
+                       ray_address=running_cluster, keep_warm_s=120)
+    assert [o.status for o in first + second] == ["done"] * 4
+    ray.init(address=running_cluster, log_to_driver=False)
+    try:
+        made = _warm_workers(ray)
+        assert len(made) == 2 and sum(made.values()) == 4        # the second batch ran in the first's workers
+
+        monkeypatch.setattr(ray_batch, "code_fingerprint", lambda: "f" * 64)     # as after an upgrade
+        upgraded = batch.run(_manifest(lines, _entries(2, emotion="angry"), "third.jsonl"), tmp_path / "third",
+                             ray_address=running_cluster, keep_warm_s=0.5)
+        assert [o.status for o in upgraded] == ["done"] * 2
+        assert _until(lambda: not set(made) & set(_warm_workers(ray))), "the old code's workers stayed"
+        assert _until(lambda: not _warm_workers(ray) and ray.available_resources().get("CPU") == 2.0), \
+            "idle workers held the cluster's CPUs"
+    finally:
+        ray.shutdown()

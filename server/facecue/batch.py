@@ -181,62 +181,6 @@ def run_local(jobs: list[BatchJob], out_dir: Path, workers: int, on_outcome) -> 
             on_outcome(future.result())
 
 
-RAY_RETRIES = 3
-
-
-def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_per_take: float = 0.0) -> None:
-    """The same takes on Ray: one long-lived worker (actor) per free CPU, or per GPU share,
-    each loading the models once and making take after take (a task per take would load
-    them again wherever Ray starts a fresh worker, and on GPUs Ray does so for every task).
-    A worker that dies is restarted and its take retried, up to ``RAY_RETRIES`` times."""
-    import ray
-    connecting = not ray.is_initialized()
-    if connecting:
-        ray.init(address=None if address == "local" else address, log_to_driver=False,
-                 **({"include_dashboard": False} if address == "local" else {}))
-    try:
-        _run_on_ray(ray, jobs, out_dir, on_outcome, gpus_per_take)
-    finally:
-        if connecting:
-            ray.shutdown()      # now, not at interpreter exit, where it waits on far more
-
-
-def _run_on_ray(ray, jobs: list[BatchJob], out_dir: Path, on_outcome, gpus_per_take: float) -> None:
-    maker = ray.remote(num_cpus=1, num_gpus=gpus_per_take, max_restarts=RAY_RETRIES,
-                       max_task_retries=RAY_RETRIES)(TakeWorker)
-    workers = [maker.remote() for _ in range(ray_worker_count(ray.cluster_resources(), gpus_per_take, len(jobs)))]
-    queue, running = list(jobs), {}
-    while queue or running:
-        while workers and queue:
-            worker, job = workers.pop(), queue.pop(0)
-            running[worker.make.remote(job, str(out_dir))] = (worker, job)
-        ready, _ = ray.wait(list(running), num_returns=1)
-        worker, job = running.pop(ready[0])
-        try:
-            outcome = ray.get(ready[0])
-            workers.append(worker)
-        except ray.exceptions.RayError as err:          # retries spent: this worker is gone
-            outcome = Outcome(job.name, "failed", error=f"Ray worker lost: {type(err).__name__}")
-            if not running and not workers and queue:   # none left to take the rest: start another
-                workers.append(maker.remote())
-        on_outcome(outcome)
-
-
-class TakeWorker:
-    """A Ray actor that makes takes in its own process, its pipeline loaded once."""
-
-    def make(self, job: BatchJob, out_dir: str) -> Outcome:
-        return run_take(job, out_dir)
-
-
-def ray_worker_count(resources: dict, gpus_per_take: float, takes: int) -> int:
-    """Workers the cluster can hold at once: one per CPU, and per GPU share when asked."""
-    count = int(resources.get("CPU", 1))
-    if gpus_per_take > 0:
-        count = min(count, int(resources.get("GPU", 0) / gpus_per_take + 1e-9))
-    return max(1, min(count, takes))
-
-
 @contextmanager
 def owned(out_dir: Path):
     """Hold the output folder for this run: a second run on it is refused while this one lives."""
@@ -270,17 +214,19 @@ def owned(out_dir: Path):
 
 
 def run(manifest: str | Path, out_dir: str | Path, *, workers: int = 1, ray_address: str | None = None,
-        gpus_per_take: float = 0.0, progress=None) -> list[Outcome]:
+        gpus_per_take: float = 0.0, keep_warm_s: float | None = None, progress=None) -> list[Outcome]:
+    """Every take of the manifest; ``keep_warm_s``: how long Ray workers stay loaded after the
+    batch on a running cluster (``ray_batch.KEEP_WARM_S`` when not given)."""
     jobs = read_manifest(manifest)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with owned(out_dir):
         clear_leftovers(out_dir)          # safe: no other run can be writing here
-        return _run_owned(jobs, out_dir, workers, ray_address, gpus_per_take, progress)
+        return _run_owned(jobs, out_dir, workers, ray_address, gpus_per_take, keep_warm_s, progress)
 
 
 def _run_owned(jobs, out_dir: Path, workers: int, ray_address: str | None, gpus_per_take: float,
-               progress) -> list[Outcome]:
+               keep_warm_s: float | None, progress) -> list[Outcome]:
     outcomes: list[Outcome] = []
 
     def record(outcome: Outcome) -> None:
@@ -291,7 +237,8 @@ def _run_owned(jobs, out_dir: Path, workers: int, ray_address: str | None, gpus_
             progress(outcome, len(outcomes), len(jobs))
 
     if ray_address:
-        run_ray(jobs, out_dir, ray_address, record, gpus_per_take)
+        from .ray_batch import KEEP_WARM_S, run_ray
+        run_ray(jobs, out_dir, ray_address, record, gpus_per_take, KEEP_WARM_S if keep_warm_s is None else keep_warm_s)
     else:
         run_local(jobs, out_dir, workers, record)
     return outcomes

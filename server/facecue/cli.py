@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--workers", type=int, default=1, help="local worker processes")
     batch.add_argument("--ray", metavar="ADDRESS", help="run on a Ray cluster: its address, 'auto', or 'local'")
     batch.add_argument("--gpus-per-take", type=float, default=0.0, help="GPU share each Ray task asks for")
+    batch.add_argument("--ray-keep-warm", type=float, default=None, metavar="SECONDS",
+                       help="on a running Ray cluster, how long the workers stay loaded after the batch "
+                            "for the next one (default 60; 0 releases them at once)")
 
     prepare = sub.add_parser("prepare", help="talking-face videos (MEAD layout) → prepared training clips")
     prepare.add_argument("dataset", type=Path, help="folder with <actor>/video/front/<emotion>/level_<n>/<clip>.mp4")
@@ -297,14 +300,22 @@ def _batch(args) -> int:
 
     from . import batch
     jobs = batch.read_manifest(args.manifest)             # refuse a bad manifest before any work
+    if args.ray_keep_warm is not None and not (0 <= args.ray_keep_warm < float("inf")):
+        raise InvalidInput(f"--ray-keep-warm must be 0 or more seconds, not {args.ray_keep_warm:g}")
     start = time.perf_counter()
     with tqdm(total=len(jobs), desc="facecue batch", unit="take", disable=None) as bar:
         def progress(outcome, done, total):
             bar.set_postfix_str(f"{outcome.name}: {outcome.status}")
             bar.update(1)
         outcomes = batch.run(args.manifest, args.out, workers=args.workers, ray_address=args.ray,
-                             gpus_per_take=args.gpus_per_take, progress=progress)
+                             gpus_per_take=args.gpus_per_take, keep_warm_s=args.ray_keep_warm, progress=progress)
     print(batch.summary(outcomes, time.perf_counter() - start))
+    if args.ray and args.ray != "local":
+        from .ray_batch import KEEP_WARM_S
+        keep = KEEP_WARM_S if args.ray_keep_warm is None else args.ray_keep_warm
+        if keep > 0:
+            print(f"Ray workers stay loaded on the cluster for {keep:g} s for the next batch "
+                  "(--ray-keep-warm 0 releases them at once)")
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 

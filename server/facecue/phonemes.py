@@ -173,11 +173,11 @@ def _pronunciations() -> dict[str, tuple[str, ...]]:
     return entries
 
 
-@lru_cache(maxsize=1)
-def _dictionary() -> dict[str, tuple[str, ...]]:
-    """Each word's first pronunciation, phones without stress digits."""
-    return {word: tuple(re.sub(r"\d", "", p) for p in lines[0].split()[1:])
-            for word, lines in _pronunciations().items()}
+def _dictionary_phones(word: str) -> tuple[str, ...]:
+    """The word's first pronunciation, phones without stress digits; () when it is not there.
+    (Looked up per word: stripping all 126k entries up front cost 0.7 s per process.)"""
+    lines = _pronunciations().get(word)
+    return tuple(p.rstrip("012") for p in lines[0].split()[1:]) if lines else ()
 
 
 @contextmanager
@@ -202,7 +202,7 @@ def transcript_words(text: str) -> list[str]:
 
 def _known_words(text: str) -> str:
     """The words of ``text`` that the pronouncing dictionary has, as one string."""
-    return " ".join(w for w in transcript_words(text) if w in _dictionary())
+    return " ".join(w for w in transcript_words(text) if w in _pronunciations())
 
 
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen " \
@@ -236,10 +236,10 @@ def spell_numbers(text: str) -> str:
 
 def transcript_phones(text: str) -> tuple[list[str], list[str]]:
     """Dictionary phones of a transcript and the words the dictionary lacks."""
-    dictionary, phones, missing = _dictionary(), [], []
+    phones, missing = [], []
     for word in transcript_words(text):
-        if word in dictionary:
-            phones.extend(dictionary[word])
+        if word in _pronunciations():
+            phones.extend(_dictionary_phones(word))
         else:
             missing.append(word)
     return phones, missing
@@ -335,7 +335,7 @@ def _spread_over_words(words: list[tuple[str, int, int]]) -> list[tuple[str, int
     """Dictionary phones spread evenly over each aligned word (when the phone pass fails)."""
     out = []
     for word, start, end in words:
-        phones = [SILENCE] if _is_silence(word) else list(_dictionary().get(re.sub(r"\(\d+\)$", "", word), ()))
+        phones = [SILENCE] if _is_silence(word) else list(_dictionary_phones(re.sub(r"\(\d+\)$", "", word)))
         if not phones:
             continue
         edges = np.linspace(start, end + 1, len(phones) + 1).round().astype(int)

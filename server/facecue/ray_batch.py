@@ -1,0 +1,152 @@
+"""Batches on Ray: long-lived workers (actors) that load the models once and make take after take.
+
+On a cluster that is already running (a farm's case), the workers are named for the code
+they run and outlive the batch by ``keep_warm_s`` with their models loaded, so the next
+batch starts at once instead of loading them again in every worker; a worker ends itself
+after that long without a take. A cluster the run boots (``local``) goes with the run.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from .batch import BatchJob, Outcome, run_take
+
+RAY_RETRIES = 3
+KEEP_WARM_S = 60.0
+NAMESPACE = "facecue"
+WORKER_PREFIX = "take-worker-"
+
+
+def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_per_take: float = 0.0,
+            keep_warm_s: float = KEEP_WARM_S) -> None:
+    """The takes on Ray: one worker per free CPU, or per GPU share. A worker that dies is
+    restarted and its take retried, up to ``RAY_RETRIES`` times (a task per take would load
+    the models again wherever Ray starts a fresh worker, and on GPUs Ray does so for every task)."""
+    import ray
+    connecting = not ray.is_initialized()
+    if connecting:
+        ray.init(address=None if address == "local" else address, log_to_driver=False,
+                 **({"include_dashboard": False} if address == "local" else {}))
+    try:
+        warm = address != "local"
+        maker = ray.remote(num_cpus=1, num_gpus=gpus_per_take, max_restarts=RAY_RETRIES,
+                           max_task_retries=RAY_RETRIES)(TakeWorker)
+        count = ray_worker_count(ray.cluster_resources(), gpus_per_take, len(jobs))
+        if warm:
+            _release_other_code(ray)
+            workers = [_named(maker, gpus_per_take, i, keep_warm_s) for i in range(count)]
+        else:
+            workers = [maker.remote() for _ in range(count)]
+        _run_on(ray, workers, maker, jobs, out_dir, on_outcome)
+        if warm:
+            for worker in workers:
+                worker.linger.remote(keep_warm_s)
+    finally:
+        if connecting:
+            ray.shutdown()      # now, not at interpreter exit, where it waits on far more
+
+
+def _run_on(ray, workers: list, maker, jobs: list[BatchJob], out_dir: Path, on_outcome) -> None:
+    """Each job to the next free worker. A take whose worker is lost is tried once more (a
+    warm worker may have ended itself just as the batch began); a second loss fails it."""
+    idle, queue, running, lost = list(workers), list(jobs), {}, set()
+    while queue or running:
+        while idle and queue:
+            worker, job = idle.pop(), queue.pop(0)
+            running[worker.make.remote(job, str(out_dir))] = (worker, job)
+        ready, _ = ray.wait(list(running), num_returns=1)
+        worker, job = running.pop(ready[0])
+        try:
+            outcome = ray.get(ready[0])
+            idle.append(worker)
+        except ray.exceptions.RayError as err:          # restarts spent, or it ended: this worker is gone
+            if job.name not in lost:
+                lost.add(job.name)
+                queue.insert(0, job)
+            else:
+                on_outcome(Outcome(job.name, "failed", error=f"Ray worker lost: {type(err).__name__}"))
+            if not running and not idle and queue:      # none left to take the rest: start another
+                idle.append(maker.remote())
+            continue
+        on_outcome(outcome)
+
+
+def _named(maker, gpus_per_take: float, index: int, keep_warm_s: float):
+    """The cluster's warm worker of this code and GPU share, started if it is not there."""
+    name = f"{WORKER_PREFIX}{code_fingerprint()[:16]}-gpu{gpus_per_take:g}-{index}"
+    return maker.options(name=name, namespace=NAMESPACE, lifetime="detached",
+                         get_if_exists=True).remote(keep_warm_s)
+
+
+def _release_other_code(ray) -> None:
+    """Warm workers of other code (an earlier version) end when idle instead of holding CPUs."""
+    mine = f"{WORKER_PREFIX}{code_fingerprint()[:16]}-"
+    for actor in ray.util.list_named_actors(all_namespaces=True):
+        if actor["namespace"] == NAMESPACE and actor["name"].startswith(WORKER_PREFIX) \
+                and not actor["name"].startswith(mine):
+            try:
+                ray.get_actor(actor["name"], namespace=NAMESPACE).linger.remote(0.0)
+            except ValueError:                           # it ended meanwhile
+                pass
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """sha256 of the package's files (code, model weights, data): a worker serves only the
+    code that asked for it."""
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+class TakeWorker:
+    """A Ray actor that makes takes in its own process, its pipeline loaded once. Given
+    ``keep_warm_s`` it ends itself once that long has passed without a take (``linger``
+    changes the time)."""
+
+    def __init__(self, keep_warm_s: float | None = None):
+        self.takes_made = 0
+        self._busy, self._reaper = False, None
+        if keep_warm_s is not None:
+            self.linger(keep_warm_s)
+
+    def make(self, job: BatchJob, out_dir: str) -> Outcome:
+        self._busy = True
+        try:
+            return run_take(job, out_dir)
+        finally:
+            self.takes_made += 1
+            self._busy, self._last_used = False, time.monotonic()
+
+    def made(self) -> int:
+        return self.takes_made
+
+    def linger(self, seconds: float) -> None:
+        """End once ``seconds`` pass without a take (counted from now)."""
+        self._keep_warm_s, self._last_used = seconds, time.monotonic()
+        if self._reaper is None:
+            self._reaper = threading.Thread(target=self._end_when_idle, daemon=True)
+            self._reaper.start()
+
+    def _end_when_idle(self) -> None:
+        import ray
+        while self._busy or time.monotonic() - self._last_used < self._keep_warm_s:
+            time.sleep(0.25)
+        # Killed by the cluster: a task this worker sent itself (``__ray_terminate__``) would be
+        # owned by it, and its exit waits on what it owns.
+        ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+
+
+def ray_worker_count(resources: dict, gpus_per_take: float, takes: int) -> int:
+    """Workers the cluster can hold at once: one per CPU, and per GPU share when asked."""
+    count = int(resources.get("CPU", 1))
+    if gpus_per_take > 0:
+        count = min(count, int(resources.get("GPU", 0) / gpus_per_take + 1e-9))
+    return max(1, min(count, takes))
