@@ -1,6 +1,7 @@
 """facecue batch: resumable, failure-tolerant, local worker processes and a real local Ray cluster."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -133,19 +134,23 @@ def test_ray_batch_survives_a_killed_worker(lines, tmp_path):
 
 @pytest.fixture
 def running_cluster():
+    pytest.importorskip("ray")
+    with _ray_head() as address:
+        yield address
+
+
+@contextlib.contextmanager
+def _ray_head():
     """A Ray head started as a farm starts one (``ray start``), on a port of its own, and
     stopped with everything it started (not ``ray stop``, which stops every cluster here)."""
-    pytest.importorskip("ray")
-    import socket
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _free_port()
     head = subprocess.Popen([str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--num-cpus=2",
                              f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
                              "--disable-usage-stats"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        assert _until(lambda: _listening(port), 120), "the Ray head did not start"
+        assert _until(lambda: _listening(port) and _last_cluster().endswith(f":{port}"), 120), \
+            "the Ray head did not start"
         yield f"127.0.0.1:{port}"
     finally:
         os.killpg(head.pid, signal.SIGTERM)
@@ -154,6 +159,21 @@ def running_cluster():
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
             head.wait()
+
+
+def _last_cluster() -> str:
+    """The address ``ray start`` left for this machine's next ``ray.init``."""
+    try:
+        return Path("/tmp/ray/ray_current_cluster").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _listening(port: int) -> bool:
@@ -198,3 +218,16 @@ def test_ray_workers_stay_loaded_for_the_next_batch_then_leave(lines, tmp_path, 
             "idle workers held the cluster's CPUs"
     finally:
         ray.shutdown()
+
+
+def test_ray_refuses_a_cluster_that_is_not_there_and_local_boots_its_own(lines, tmp_path):
+    pytest.importorskip("ray")
+    with _ray_head():
+        pass                                  # started and stopped: this machine's last cluster is gone
+    manifest = _manifest(lines, _entries(1), "one.jsonl")
+    for address in ("auto", f"127.0.0.1:{_free_port()}"):
+        run = subprocess.run([sys.executable, "-m", "facecue.cli", "batch", str(manifest), "--out", str(tmp_path / "x"),
+                              "--ray", address], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 2 and "no Ray cluster" in run.stderr.strip().splitlines()[-1], run.stderr
+    outcomes = batch.run(manifest, tmp_path / "local", ray_address="local")      # did not join the dead one
+    assert [o.status for o in outcomes] == ["done"]

@@ -32,6 +32,12 @@ class FolderBusy(FaceCueError):
     grpc_code = "FAILED_PRECONDITION"
 
 
+class Unavailable(FaceCueError):
+    """A service the request needs does not answer (a Ray cluster that is not running)."""
+
+    grpc_code = "UNAVAILABLE"
+
+
 class NotFound(FaceCueError):
     grpc_code = "NOT_FOUND"
 

@@ -8,14 +8,17 @@ after that long without a take. A cluster the run boots (``local``) goes with th
 from __future__ import annotations
 
 import hashlib
+import socket
 import threading
 import time
 from functools import lru_cache
 from pathlib import Path
 
 from .batch import BatchJob, Outcome, run_take
+from .errors import Unavailable
 
 RAY_RETRIES = 3
+CONNECT_TIMEOUT_S = 5.0
 KEEP_WARM_S = 60.0
 NAMESPACE = "facecue"
 WORKER_PREFIX = "take-worker-"
@@ -29,8 +32,11 @@ def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_
     import ray
     connecting = not ray.is_initialized()
     if connecting:
-        ray.init(address=None if address == "local" else address, log_to_driver=False,
-                 **({"include_dashboard": False} if address == "local" else {}))
+        if address != "local":
+            check_answers(address)
+        # "local" boots a cluster of its own even when one runs here, or one ran and left its
+        # address behind (``None`` would join that one, or wait on it for ever).
+        ray.init(address=address, log_to_driver=False, **({"include_dashboard": False} if address == "local" else {}))
     try:
         warm = address != "local"
         maker = ray.remote(num_cpus=1, num_gpus=gpus_per_take, max_restarts=RAY_RETRIES,
@@ -48,6 +54,27 @@ def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_
     finally:
         if connecting:
             ray.shutdown()      # now, not at interpreter exit, where it waits on far more
+
+
+def check_answers(address: str) -> None:
+    """Refuse, at once, a cluster that is not there: Ray itself waits on a dead address without
+    end (and ``auto`` finds the last cluster started here, running or not)."""
+    from ray._private.services import canonicalize_bootstrap_address
+    try:
+        resolved = canonicalize_bootstrap_address(address.removeprefix("ray://"))
+    except (ConnectionError, ValueError) as err:
+        raise Unavailable(f"no Ray cluster at '{address}': {err}") from None
+    if resolved is None:
+        raise Unavailable(f"no Ray cluster is running here for --ray {address}; start one "
+                          "(ray start --head) or give its address")
+    host, _, port = resolved.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except (OSError, ValueError):
+        where = f"{resolved} (the last cluster started on this machine, which has stopped)" \
+            if address == "auto" else address
+        raise Unavailable(f"no Ray cluster answers at {where}; start one (ray start --head) "
+                          "or give the address of one that runs") from None
 
 
 def _run_on(ray, workers: list, maker, jobs: list[BatchJob], out_dir: Path, on_outcome) -> None:
