@@ -48,9 +48,9 @@ def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_
         else:
             workers = [maker.remote() for _ in range(count)]
         _run_on(ray, workers, maker, jobs, out_dir, on_outcome)
-        if warm:
-            for worker in workers:
-                worker.linger.remote(keep_warm_s)
+        if warm:        # delivered before this driver lets go of the cluster
+            ray.wait([worker.linger.remote(keep_warm_s) for worker in workers], num_returns=len(workers),
+                     timeout=CONNECT_TIMEOUT_S)
     finally:
         if connecting:
             ray.shutdown()      # now, not at interpreter exit, where it waits on far more
