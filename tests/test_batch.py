@@ -106,7 +106,7 @@ def test_ray_batch_survives_a_killed_worker(lines, tmp_path):
     ray = pytest.importorskip("ray")
     import psutil
     manifest = _manifest(lines, _entries(4), "ray.jsonl")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         killed = []
 
@@ -135,7 +135,7 @@ def test_ray_batch_survives_a_killed_worker(lines, tmp_path):
 @pytest.fixture
 def running_cluster():
     pytest.importorskip("ray")
-    with _ray_head() as address:
+    with _last_cluster_kept(), _ray_head() as address:
         yield address
 
 
@@ -153,7 +153,7 @@ def _ray_head():
             "the Ray head did not start"
         yield f"127.0.0.1:{port}"
     finally:
-        os.killpg(head.pid, signal.SIGTERM)
+        os.killpg(head.pid, signal.SIGINT)        # as Ctrl-C: stops in about a second (SIGTERM: 33 s)
         try:
             head.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -161,12 +161,29 @@ def _ray_head():
             head.wait()
 
 
+LAST_CLUSTER = Path("/tmp/ray/ray_current_cluster")
+
+
 def _last_cluster() -> str:
     """The address ``ray start`` left for this machine's next ``ray.init``."""
     try:
-        return Path("/tmp/ray/ray_current_cluster").read_text().strip()
+        return LAST_CLUSTER.read_text().strip()
     except OSError:
         return ""
+
+
+@contextlib.contextmanager
+def _last_cluster_kept():
+    """The machine's record of its last cluster as it was before (a head stopped by a signal
+    leaves its address there, as ``ray stop`` does not)."""
+    before = _last_cluster()
+    try:
+        yield
+    finally:
+        if before:
+            LAST_CLUSTER.write_text(before)
+        else:
+            LAST_CLUSTER.unlink(missing_ok=True)
 
 
 def _free_port() -> int:
@@ -222,12 +239,13 @@ def test_ray_workers_stay_loaded_for_the_next_batch_then_leave(lines, tmp_path, 
 
 def test_ray_refuses_a_cluster_that_is_not_there_and_local_boots_its_own(lines, tmp_path):
     pytest.importorskip("ray")
-    with _ray_head():
-        pass                                  # started and stopped: this machine's last cluster is gone
     manifest = _manifest(lines, _entries(1), "one.jsonl")
-    for address in ("auto", f"127.0.0.1:{_free_port()}"):
-        run = subprocess.run([sys.executable, "-m", "facecue.cli", "batch", str(manifest), "--out", str(tmp_path / "x"),
-                              "--ray", address], capture_output=True, text=True, timeout=120)
-        assert run.returncode == 2 and "no Ray cluster" in run.stderr.strip().splitlines()[-1], run.stderr
-    outcomes = batch.run(manifest, tmp_path / "local", ray_address="local")      # did not join the dead one
+    with _last_cluster_kept():
+        with _ray_head():
+            pass                              # started and stopped: this machine's last cluster is gone
+        for address in ("auto", f"127.0.0.1:{_free_port()}"):
+            run = subprocess.run([sys.executable, "-m", "facecue.cli", "batch", str(manifest), "--out",
+                                  str(tmp_path / "x"), "--ray", address], capture_output=True, text=True, timeout=120)
+            assert run.returncode == 2 and "no Ray cluster" in run.stderr.strip().splitlines()[-1], run.stderr
+        outcomes = batch.run(manifest, tmp_path / "local", ray_address="local")  # did not join the dead one
     assert [o.status for o in outcomes] == ["done"]
