@@ -14,7 +14,7 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from .batch import BatchJob, Outcome, run_take
+from .batch import BatchJob, Outcome, run_take, share_cores
 from .errors import Unavailable
 
 RAY_RETRIES = 3
@@ -139,6 +139,7 @@ class TakeWorker:
     changes the time)."""
 
     def __init__(self, keep_warm_s: float | None = None):
+        share_cores()
         self.takes_made = 0
         self._busy, self._reaper = False, None
         if keep_warm_s is not None:
