@@ -27,6 +27,7 @@ from pathlib import Path
 
 from . import take as take_io
 from .config import RenderOptions, RenderSize, TakeRequest
+from .cores import share_cores
 from .errors import CorruptTake, FolderBusy, InvalidInput
 
 REPORT = "batch_report.jsonl"
@@ -157,14 +158,6 @@ def run_take(job: BatchJob, out_dir: str) -> Outcome:
         return Outcome(job.name, "failed", time.perf_counter() - start, error=str(err))
     except Exception as err:                     # a bug must not take the batch down with it
         return Outcome(job.name, "failed", time.perf_counter() - start, error=f"internal error: {err!r}")
-
-
-def share_cores() -> None:
-    """For a worker process that shares the machine's cores with others, before its models load:
-    idle OpenMP threads (the recogniser's two, torch's) sleep instead of spinning. Spinning, two
-    workers on two cores starved each other: 16 takes in 24–42 s against 16–17 s now. The thread
-    counts stay as they are, so the arithmetic (and every take) is the same."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def clear_leftovers(out_dir: Path) -> int:

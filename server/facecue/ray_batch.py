@@ -14,7 +14,8 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from .batch import BatchJob, Outcome, run_take, share_cores
+from .batch import BatchJob, Outcome, run_take
+from .cores import share_cores
 from .errors import Unavailable
 
 RAY_RETRIES = 3

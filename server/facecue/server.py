@@ -17,6 +17,7 @@ import numpy as np
 
 from . import __version__, livelink, take as take_io, topology as topo
 from .config import MAX_CURVE_KEYS, MAX_FPS, REGIONS, Controls, Limits, RenderOptions, RenderSize, TakeRequest
+from .cores import share_cores
 from .errors import Cancelled, FaceCueError, InvalidInput, PermissionDenied, TimedOut
 from .names import ARKIT_NAMES, EMOTIONS, GAZE_REGIONS
 from .audio import SAMPLE_RATE, check_audio_header
@@ -410,6 +411,8 @@ def build_server(config: ServerConfig, pipeline: Pipeline | None = None) -> tupl
 
     if config.bound_cpu_threads:
         _bound_cpu_threads(config.max_running_jobs)
+    if config.max_running_jobs > 1:
+        share_cores()                             # before torch and the recogniser load
     pipeline = pipeline or Pipeline(config.limits, checkpoint=config.checkpoint, device=config.device)
     pipeline.backends["neural"].loaded           # a bad checkpoint stops the server here, with its message
     interceptors = [BearerTokenInterceptor(config.token, f"/{SERVICE_NAME}/")] if config.token else []
