@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -187,14 +188,12 @@ def _last_cluster_kept():
 
 
 def _free_port() -> int:
-    import socket
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
 def _listening(port: int) -> bool:
-    import socket
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 

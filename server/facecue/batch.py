@@ -38,6 +38,7 @@ FIELDS = {"name": "text", "audio": "text", "image": "text", "emotion": "text", "
           "seed": "whole number", "transcript": "text", "backend": "text", "render": "object"}
 _TYPES = {"text": (str,), "number": (int, float), "whole number": (int,), "object": (dict, bool)}
 _pipeline = None                     # one per worker process, loaded on its first take
+KEEP_WARM_S = 60.0                   # Ray workers stay loaded this long after a batch, on a running cluster
 
 
 @dataclass(frozen=True)
@@ -215,9 +216,9 @@ def owned(out_dir: Path):
 
 
 def run(manifest: str | Path, out_dir: str | Path, *, workers: int = 1, ray_address: str | None = None,
-        gpus_per_take: float = 0.0, keep_warm_s: float | None = None, progress=None) -> list[Outcome]:
+        gpus_per_take: float = 0.0, keep_warm_s: float = KEEP_WARM_S, progress=None) -> list[Outcome]:
     """Every take of the manifest; ``keep_warm_s``: how long Ray workers stay loaded after the
-    batch on a running cluster (``ray_batch.KEEP_WARM_S`` when not given)."""
+    batch on a running cluster."""
     jobs = read_manifest(manifest)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -227,7 +228,7 @@ def run(manifest: str | Path, out_dir: str | Path, *, workers: int = 1, ray_addr
 
 
 def _run_owned(jobs, out_dir: Path, workers: int, ray_address: str | None, gpus_per_take: float,
-               keep_warm_s: float | None, progress) -> list[Outcome]:
+               keep_warm_s: float, progress) -> list[Outcome]:
     outcomes: list[Outcome] = []
 
     def record(outcome: Outcome) -> None:
@@ -238,8 +239,8 @@ def _run_owned(jobs, out_dir: Path, workers: int, ray_address: str | None, gpus_
             progress(outcome, len(outcomes), len(jobs))
 
     if ray_address:
-        from .ray_batch import KEEP_WARM_S, run_ray
-        run_ray(jobs, out_dir, ray_address, record, gpus_per_take, KEEP_WARM_S if keep_warm_s is None else keep_warm_s)
+        from .ray_batch import run_ray
+        run_ray(jobs, out_dir, ray_address, record, gpus_per_take, keep_warm_s)
     else:
         run_local(jobs, out_dir, workers, record)
     return outcomes

@@ -300,22 +300,20 @@ def _batch(args) -> int:
 
     from . import batch
     jobs = batch.read_manifest(args.manifest)             # refuse a bad manifest before any work
-    if args.ray_keep_warm is not None and not (0 <= args.ray_keep_warm < float("inf")):
-        raise InvalidInput(f"--ray-keep-warm must be 0 or more seconds, not {args.ray_keep_warm:g}")
+    keep_warm_s = batch.KEEP_WARM_S if args.ray_keep_warm is None else args.ray_keep_warm
+    if not 0 <= keep_warm_s < float("inf"):
+        raise InvalidInput(f"--ray-keep-warm must be 0 or more seconds, not {keep_warm_s:g}")
     start = time.perf_counter()
     with tqdm(total=len(jobs), desc="facecue batch", unit="take", disable=None) as bar:
         def progress(outcome, done, total):
             bar.set_postfix_str(f"{outcome.name}: {outcome.status}")
             bar.update(1)
         outcomes = batch.run(args.manifest, args.out, workers=args.workers, ray_address=args.ray,
-                             gpus_per_take=args.gpus_per_take, keep_warm_s=args.ray_keep_warm, progress=progress)
+                             gpus_per_take=args.gpus_per_take, keep_warm_s=keep_warm_s, progress=progress)
     print(batch.summary(outcomes, time.perf_counter() - start))
-    if args.ray and args.ray != "local":
-        from .ray_batch import KEEP_WARM_S
-        keep = KEEP_WARM_S if args.ray_keep_warm is None else args.ray_keep_warm
-        if keep > 0:
-            print(f"Ray workers stay loaded on the cluster for {keep:g} s for the next batch "
-                  "(--ray-keep-warm 0 releases them at once)")
+    if args.ray and args.ray != "local" and keep_warm_s > 0:
+        print(f"Ray workers stay loaded on the cluster for {keep_warm_s:g} s for the next batch "
+              "(--ray-keep-warm 0 releases them at once)")
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
 

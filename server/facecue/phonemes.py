@@ -238,8 +238,9 @@ def transcript_phones(text: str) -> tuple[list[str], list[str]]:
     """Dictionary phones of a transcript and the words the dictionary lacks."""
     phones, missing = [], []
     for word in transcript_words(text):
-        if word in _pronunciations():
-            phones.extend(_dictionary_phones(word))
+        found = _dictionary_phones(word)
+        if found:
+            phones.extend(found)
         else:
             missing.append(word)
     return phones, missing

@@ -14,13 +14,12 @@ import time
 from functools import lru_cache
 from pathlib import Path
 
-from .batch import BatchJob, Outcome, run_take
+from .batch import KEEP_WARM_S, BatchJob, Outcome, run_take
 from .cores import share_cores
 from .errors import Unavailable
 
 RAY_RETRIES = 3
 CONNECT_TIMEOUT_S = 5.0
-KEEP_WARM_S = 60.0
 NAMESPACE = "facecue"
 WORKER_PREFIX = "take-worker-"
 
@@ -105,14 +104,14 @@ def _run_on(ray, workers: list, maker, jobs: list[BatchJob], out_dir: Path, on_o
 
 def _named(maker, gpus_per_take: float, index: int, keep_warm_s: float):
     """The cluster's warm worker of this code and GPU share, started if it is not there."""
-    name = f"{WORKER_PREFIX}{code_fingerprint()[:16]}-gpu{gpus_per_take:g}-{index}"
+    name = f"{_this_code_prefix()}gpu{gpus_per_take:g}-{index}"
     return maker.options(name=name, namespace=NAMESPACE, lifetime="detached",
                          get_if_exists=True).remote(keep_warm_s)
 
 
 def _release_other_code(ray) -> None:
     """Warm workers of other code (an earlier version) end when idle instead of holding CPUs."""
-    mine = f"{WORKER_PREFIX}{code_fingerprint()[:16]}-"
+    mine = _this_code_prefix()
     for actor in ray.util.list_named_actors(all_namespaces=True):
         if actor["namespace"] == NAMESPACE and actor["name"].startswith(WORKER_PREFIX) \
                 and not actor["name"].startswith(mine):
@@ -120,6 +119,11 @@ def _release_other_code(ray) -> None:
                 ray.get_actor(actor["name"], namespace=NAMESPACE).linger.remote(0.0)
             except ValueError:                           # it ended meanwhile
                 pass
+
+
+def _this_code_prefix() -> str:
+    """The start of the names of the workers that run this code."""
+    return f"{WORKER_PREFIX}{code_fingerprint()[:16]}-"
 
 
 @lru_cache(maxsize=1)
