@@ -374,3 +374,21 @@ def test_drawn_teeth_hang_from_the_lip_into_the_cheeks_shadow(renderer, closed_m
     assert outer < 0.3 * middle, (outer, middle)
     teeth_over_lips = np.percentile(luma, 97) / float(np.mean(prepared.lip_colour))
     assert 1.1 < teeth_over_lips < 1.9, teeth_over_lips
+
+
+@pytest.mark.parametrize("kind", ["photo shows teeth", "photo with closed lips"])
+def test_a_black_and_white_photo_opens_a_mouth_without_colour(renderer, portrait, closed_mouth_portrait, pipeline,
+                                                              tmp_path, kind):
+    """The cavity, tongue and drawn teeth take no more colour than the photo has: on a
+    greyscale photo a red mouth showed between grey lips (58–64 levels between channels)."""
+    from PIL import Image
+    source = portrait if kind == "photo shows teeth" else closed_mouth_portrait
+    path = tmp_path / "grey.png"
+    Image.fromarray(source.rgb).convert("L").save(path)
+    rgb, _ = read_image(path)
+    grey = Portrait(rgb, analyze(rgb, pipeline.detector()))
+    prepared = renderer.prepare(grey, RenderSize.parse(256))
+    assert prepared.colourfulness == 0.0
+    frame = renderer.render(prepared, _with_shapes(grey.reference, jawOpen=0.6))[0]
+    spread = np.ptp(frame.astype(int), axis=-1)
+    assert spread.max() <= 1, f"colour in a black-and-white frame: {spread.max()} levels between channels"

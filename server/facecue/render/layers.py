@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from .. import topology as topo
 from .creases import crease_strengths, line_amounts, line_points, line_shade
 from .portrait import (EYES, MOUTH_OPENING, PreparedPortrait, eye_opening, grid_coordinates, iris_radius,
-                       source_grid)
+                       source_grid, toward_grey)
 from .warp import LID_HOLD, held_lids
 from .shapes import disc_coverage, pixel_centres, polygon_coverage, polyline_distance, smoothstep
 
@@ -64,6 +64,12 @@ def _blend(region: torch.Tensor, colour: torch.Tensor, alpha: torch.Tensor) -> t
 
 def _colour(values, device) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values, np.float32), device=device)[..., None, None]
+
+
+def _drawn_colour(values, prepared: PreparedPortrait) -> torch.Tensor:
+    """A drawn colour (cavity, tongue) with no more colour than the photo has: grey on a
+    black-and-white photo, where a red mouth showed between grey lips."""
+    return _colour(toward_grey(values, prepared.colourfulness), prepared.device)
 
 
 def _photo(prepared: PreparedPortrait, pixels: torch.Tensor) -> torch.Tensor:
@@ -249,9 +255,9 @@ def draw_mouth(frames: torch.Tensor, points: torch.Tensor, photo_points: torch.T
     toward_corners = smoothstep(0.5, 1.0, along.abs())
 
     depth = (torch.minimum(from_upper, from_lower) / (0.5 * g).clamp_min(0.5)).clamp(0, 1)
-    interior = _colour(CAVITY, device) * (1.1 - 0.6 * depth - 0.3 * toward_corners)[:, None]
+    interior = _drawn_colour(CAVITY, prepared) * (1.1 - 0.6 * depth - 0.3 * toward_corners)[:, None]
     tongue = smoothstep(0.12, 0.3, relative)[:, None, None] * (1 - smoothstep(0.2 * g, 0.45 * g, from_lower))
-    interior = _blend(interior, _colour(TONGUE, device), 0.6 * tongue * (1 - toward_corners))
+    interior = _blend(interior, _drawn_colour(TONGUE, prepared), 0.6 * tongue * (1 - toward_corners))
 
     if prepared.shows_teeth:
         # The upper teeth are fixed to the skull: carry the photo's mouth interior with the upper lip.

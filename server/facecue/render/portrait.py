@@ -21,6 +21,7 @@ from .shapes import disc_coverage, pixel_centres, polygon_coverage
 EYES = ("right", "left")                 # the subject's own; matches topology's iris order
 SOURCE_MARGIN = 0.3                      # of the output's extent: how far the warp may reach
 DEFAULT_TEETH = (0.93, 0.91, 0.86)
+FULL_LIP_CHROMA = 0.15     # lips' max − min channel at and above which drawn colours keep theirs
 # Brightness of a photo's teeth ÷ its lips', measured on the dev set's photos that show teeth
 # and the bundled sample (1.34–1.63, mean 1.48): drawn teeth are lit like the photo.
 TEETH_OVER_LIPS = 1.48
@@ -68,6 +69,22 @@ class PreparedPortrait:
     @property
     def shows_teeth(self) -> bool:
         return self.mouth_gap > OPEN_MOUTH
+
+    @property
+    def colourfulness(self) -> float:
+        return colourfulness(self.lip_colour)
+
+
+def colourfulness(lip_colour: np.ndarray) -> float:
+    """How much colour drawn parts (cavity, tongue, teeth) may have: 0 for a black-and-white
+    photo, 1 for lips as coloured as in colour photos (the dev set's: chroma 0.16–0.45)."""
+    return float(np.clip(np.ptp(np.asarray(lip_colour)) / FULL_LIP_CHROMA, 0, 1))
+
+
+def toward_grey(rgb, amount: float) -> np.ndarray:
+    """``rgb`` with ``amount`` (0–1) of its colour kept; exactly itself at 1."""
+    rgb = np.asarray(rgb, np.float32)
+    return rgb if amount >= 1 else (rgb.mean() + amount * (rgb - rgb.mean())).astype(np.float32)
 
 
 def iris_radius(points, eye: str):
@@ -123,7 +140,7 @@ def prepare(portrait: Portrait, framing: Framing, device: torch.device) -> Prepa
     mouth = _polygon_mask(original.shape[1:], local[list(MOUTH_OPENING)], device)
     lips = (_polygon_mask(original.shape[1:], local[list(LIPS_OUTLINE)], device) - mouth).clamp(0, 1)[0] > 0.9
     lip_colour = original[:, lips].median(1).values if lips.any() else original.flatten(1).median(1).values
-    teeth = _teeth_colour(original, mouth, mouth_gap, float(lip_colour.mean()))
+    teeth = _teeth_colour(original, mouth, mouth_gap, lip_colour.cpu().numpy())
 
     source = torch.cat([painted, masks[0], masks[1]], 0)[None]
     detail_source = torch.cat([original, (masks[0] + masks[1]).clamp(0, 1), mouth], 0)[None]
@@ -197,7 +214,7 @@ def _lid_colour(rgb: torch.Tensor, local: np.ndarray, eye: str) -> torch.Tensor:
     return rgb[:, ys, xs].median(1).values
 
 
-def _teeth_colour(rgb: torch.Tensor, mouth: torch.Tensor, mouth_gap: float, lip_brightness: float) -> np.ndarray:
+def _teeth_colour(rgb: torch.Tensor, mouth: torch.Tensor, mouth_gap: float, lip_colour: np.ndarray) -> np.ndarray:
     """The photo's own teeth when its mouth is open enough to show them, else a neutral white
     as bright, against the photo's lips, as real teeth are (a white of its own glowed in a
     dimly lit photo)."""
@@ -205,7 +222,8 @@ def _teeth_colour(rgb: torch.Tensor, mouth: torch.Tensor, mouth_gap: float, lip_
     pixels = rgb[:, inside].T
     if mouth_gap < OPEN_MOUTH or len(pixels) < 8:
         white = np.array(DEFAULT_TEETH, np.float32)
-        return white * min(1.0, TEETH_OVER_LIPS * lip_brightness / float(white.mean()))
+        white = toward_grey(white, colourfulness(lip_colour))
+        return white * min(1.0, TEETH_OVER_LIPS * float(lip_colour.mean()) / float(white.mean()))
     luma = pixels.mean(1)
     bright = pixels[luma >= torch.quantile(luma, 0.7)].mean(0)
     return bright.clamp(0.55, 1.0).cpu().numpy()
