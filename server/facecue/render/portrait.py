@@ -139,8 +139,8 @@ def prepare(portrait: Portrait, framing: Framing, device: torch.device) -> Prepa
     mouth_gap = float(np.linalg.norm(points[topo.UPPER_LIP_INNER] - points[topo.LOWER_LIP_INNER]) / mouth_width)
     mouth = _polygon_mask(original.shape[1:], local[list(MOUTH_OPENING)], device)
     lips = (_polygon_mask(original.shape[1:], local[list(LIPS_OUTLINE)], device) - mouth).clamp(0, 1)[0] > 0.9
-    lip_colour = original[:, lips].median(1).values if lips.any() else original.flatten(1).median(1).values
-    teeth = _teeth_colour(original, mouth, mouth_gap, lip_colour.cpu().numpy())
+    lip_colour = (original[:, lips].median(1).values if lips.any() else original.flatten(1).median(1).values).cpu().numpy()
+    teeth = _teeth_colour(original, mouth, mouth_gap, lip_colour)
 
     source = torch.cat([painted, masks[0], masks[1]], 0)[None]
     detail_source = torch.cat([original, (masks[0] + masks[1]).clamp(0, 1), mouth], 0)[None]
@@ -150,7 +150,7 @@ def prepare(portrait: Portrait, framing: Framing, device: torch.device) -> Prepa
         background=background, source_origin=origin, source_scale=scale, landmarks=points.astype(np.float32),
         iris_radius=np.array(radii, np.float32), iris_colour=torch.stack(iris_colour).cpu().numpy(),
         lid_colour=torch.stack(lid_colour).cpu().numpy(), eye_gap=np.array(eye_gap, np.float32),
-        mouth_gap=mouth_gap, teeth_colour=teeth, lip_colour=lip_colour.cpu().numpy())
+        mouth_gap=mouth_gap, teeth_colour=teeth, lip_colour=lip_colour)
 
 
 def source_grid(prepared: PreparedPortrait, photo_xy: torch.Tensor) -> torch.Tensor:
