@@ -77,6 +77,30 @@ def test_jaw_opens_alike_on_every_face(faces):
         assert abs(value / mean - 1) <= 0.2, f"{name}: jawOpen opens {value:.3f} of face height vs mean {mean:.3f}"
 
 
+def _parting_profile(points: np.ndarray) -> np.ndarray:
+    """The inner lips' gap at each upper/lower pair, corner to corner, ÷ the middle pair's."""
+    from facecue import topology as topo
+    upper, lower = list(topo.LIP_UPPER_INNER[1:-1]), list(topo.LIP_LOWER_INNER)
+    gap = np.linalg.norm(points[upper] - points[lower], axis=-1)
+    return gap / gap[len(gap) // 2]
+
+
+def test_jaw_parts_the_lips_as_real_open_mouths_part(faces):
+    """The opening tapers into the corners as on the dev set's photos with open mouths
+    (MediaPipe on the photos). Every lower-lip point following the jaw alike drew a box with
+    wedge ends: 0.84–0.89 of the middle's gap beside the corners, where real mouths part
+    0.36–0.48."""
+    from facecue.arkit_basis import rest_and_basis
+    from facecue.names import ARKIT_INDEX
+    real = np.mean([_parting_profile(faces[name].local) for name in ("teeth", "open", "smile", "grey")], axis=0)
+    assert real[0] < 0.55 and real[-1] < 0.55, real
+    for name, face in faces.items():
+        rest, basis = rest_and_basis(face.local)
+        profile = _parting_profile(rest + 0.5 * basis[ARKIT_INDEX["jawOpen"]])
+        assert np.abs(profile - real).max() < 0.3, (name, profile.round(2), real.round(2))
+        assert np.abs(profile - real).mean() < 0.1, (name, profile.round(2), real.round(2))
+
+
 def test_metric_fails_lips_that_never_close_and_passes_lips_that_do(pipeline, faces, aligned_clips):
     clip, fps = aligned_clips[-1], 25.0
     take = harness.make_take(pipeline.backends["procedural"], clip, faces["teeth"], fps)

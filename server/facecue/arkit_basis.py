@@ -173,15 +173,37 @@ def _upper_lip_body_share(face: _Face) -> np.ndarray:
     return share
 
 
+JAW_CORNER_SHARE = 0.45   # of the jaw's motion the mouth corners follow
+JAW_LIP_SHARE = 0.85      # … and the middle of the lower lip
+
+
+def _opening_taper(face: _Face) -> np.ndarray:
+    """(478,) 1 − u⁴, u the distance across from the middle between the inner corners ÷ half
+    their distance: 1 in the middle, 0 at the corners and beyond. The dev set's open mouths
+    (MediaPipe on the photos) part 0.36–0.48, 0.61–0.74, 0.81–0.92 and 0.95–1.00 as far as in
+    the middle at the inner-lip pairs from the corner in; this taper gives about as much."""
+    right, left = face.v[[topo.LIP_UPPER_INNER[0], topo.LIP_UPPER_INNER[-1]], 0]
+    middle, half = (left + right) / 2, abs(left - right) / 2
+    u = np.abs(face.v[:, 0] - middle) / max(half, 1e-9)
+    return np.clip(1 - u ** 4, 0, 1)
+
+
 def _jaw_weight(face: _Face) -> np.ndarray:
-    """How fully each point follows the jaw: lower lip and chin 1, upper face 0."""
+    """How fully each point follows the jaw: lower lip and chin 1, upper face 0.
+
+    Along the lips the share falls from the lower lip's middle to the corners, and the upper
+    lip's inner edge comes down toward the corners with them, as lips joined at the corners
+    do: the mouth opens as a lens (its gap ∝ the taper). Every lower-lip point following the
+    jaw alike opened it as a hexagon, its ends two wedges."""
     below = 1 - face.above_mouth()
     drop = face.mouth_centre[1] - face.v[:, 1]
     ramp = np.clip(drop / (1.2 * face.k), 0, 1)
     lateral = np.exp(-np.maximum(np.abs(face.v[:, 0]) - 2.5 * face.k, 0) ** 2 / (2 * (2.0 * face.k) ** 2))
-    weight = below * np.maximum(ramp, 0.85) * lateral
-    corners = [topo.MOUTH_CORNER_LEFT, topo.MOUTH_CORNER_RIGHT, 78, 308]
-    weight[corners] = 0.45
+    taper = _opening_taper(face)
+    weight = below * np.maximum(ramp, JAW_CORNER_SHARE + (JAW_LIP_SHARE - JAW_CORNER_SHARE) * taper) * lateral
+    upper_lip = list(topo.LIP_UPPER_INNER[1:-1] + topo.LIP_UPPER_OUTER[1:-1])
+    weight[upper_lip] = JAW_CORNER_SHARE * (1 - taper[upper_lip])
+    weight[[topo.MOUTH_CORNER_LEFT, topo.MOUTH_CORNER_RIGHT, topo.LIP_UPPER_INNER[0], topo.LIP_UPPER_INNER[-1]]] = JAW_CORNER_SHARE
     return weight
 
 

@@ -13,8 +13,9 @@ from . import __version__
 from .config import TakeRequest
 
 # Bump when what a take contains changes for the same inputs (2: the ARKit basis's nose wrinkle;
-# 3: its raised brows lift the forehead, and blinks close over a widened or squinting eye).
-IDENTITY_VERSION = 3
+# 3: its raised brows lift the forehead, and blinks close over a widened or squinting eye;
+# 4: the jaw parts the lips as a lens, tapering into the corners).
+IDENTITY_VERSION = 4
 
 
 def _input_digest(value) -> str:
