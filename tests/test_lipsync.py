@@ -326,6 +326,24 @@ def test_rounded_lips_narrow_without_folding_and_read_back_narrow(pipeline, root
         assert seen[1] / seen[0] < 0.85, (face_name, seen[1] / seen[0])
 
 
+def test_rounding_keeps_the_corners_outermost_on_every_face(pipeline, faces):
+    """Rounded lips at full strength, on every dev face with its expression kept or taken out:
+    no lip point passes a corner (the narrowing used to weaken above and below the corners'
+    height, and folded the lips on faces whose corners sit barely outside them)."""
+    from facecue.arkit_basis import apply_basis, rest_and_basis
+    from facecue.names import ARKIT_INDEX, ARKIT_NAMES
+    from facecue.reference import without_expression
+    from facecue import topology as topo
+    weights = np.zeros((1, len(ARKIT_NAMES)), np.float32)
+    weights[0, [ARKIT_INDEX["jawOpen"], ARKIT_INDEX["mouthPucker"], ARKIT_INDEX["mouthFunnel"]]] = 0.12, 1.0, 0.35
+    others = [i for i in topo.LIP_UPPER_OUTER + topo.LIP_LOWER_OUTER if i not in (topo.MOUTH_CORNER_LEFT, topo.MOUTH_CORNER_RIGHT)]
+    for name, face in faces.items():
+        for keep in (True, False):
+            rest, basis = rest_and_basis(without_expression(face, keep=keep).local)
+            x = apply_basis(rest, basis, weights)[0, :, 0]
+            assert x[topo.MOUTH_CORNER_LEFT] > x[others].max() and x[topo.MOUTH_CORNER_RIGHT] < x[others].min(), (name, keep)
+
+
 def test_lips_sealed_over_a_smile_with_teeth_read_back_closed(pipeline, root):
     """Lips that meet over a photo's open, smiling mouth must read closed in the frames: their
     inner edges, sampled from the rim where the photo's lips border its teeth, drew a dashed

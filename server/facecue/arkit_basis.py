@@ -44,14 +44,20 @@ class _Face:
 
     def narrow_mouth(self, amount: float) -> np.ndarray:
         """Draw the lips and the skin around them toward the mouth's midline: x → x·(1 − a·g),
-        g a Gaussian about the mouth centre (the mouth's half-width across, 1.2 cm tall).
+        g a Gaussian about the mouth centre (the mouth's half-width across), level over the lips'
+        height and falling off over 1.2 cm above and below them.
 
         One smooth field moves corners, lip contours and the opening together, so none passes
-        another (the field's slope across stays ≥ 1 − a > 0); moving the corners alone folded
-        the lips over them, and a rendered frame then showed the photo's mouth past its corners."""
+        another (at any height within the lips the field's slope across stays ≥ 1 − a > 0);
+        moving the corners alone folded the lips over them, and a rendered frame then showed the
+        photo's mouth past its corners. The field used to fall off from the corners' height too:
+        lip points above and below them moved less, and a corner that sat only a millimetre
+        outside its neighbours (as on a photo whose smile is taken out) passed them."""
         half_width = abs(self.v[topo.MOUTH_CORNER_LEFT, 0] - self.v[topo.MOUTH_CORNER_RIGHT, 0]) / 2
         dx, dy = (self.v[:, :2] - self.mouth_centre[:2]).T
-        g = np.exp(-np.square(dx) / (2 * half_width ** 2) - np.square(dy) / (2 * (1.2 * self.k) ** 2))
+        lips = np.abs(dy[list(topo.LIP_UPPER_OUTER + topo.LIP_LOWER_OUTER)]).max()
+        beyond = np.maximum(np.abs(dy) - lips, 0.0)
+        g = np.exp(-np.square(dx) / (2 * half_width ** 2) - np.square(beyond) / (2 * (1.2 * self.k) ** 2))
         move = np.zeros_like(self.v)
         move[:, 0] = -amount * g * dx
         return move

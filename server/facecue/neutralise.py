@@ -12,9 +12,13 @@ pressed and turned dev-set photos at −0.017 … +0.002 — while smiling photo
 is 0.50 … 0.58 on those neutral photos (canonical 0.55) and 0.70 … 0.82 on the smiling ones.
 Beyond a dead zone around the canonical level, each side's lift and its half of the width are
 explained, in the least-squares sense with amounts ≥ 0, by mouthSmile (lift above) or
-mouthFrown (below) together with mouthStretch, through this face's own basis. The whole excess
-is taken out, even where a real smile moves the corners further than one unit of the basis'
-shapes does; the manifest records the amounts as ARKit weights (≤ 1).
+mouthFrown (below) together with mouthStretch, through this face's own basis. A photo past
+twice the dead zone comes back to the canonical level and width, well inside the neutral
+photos' range (stopping at the dead zone's edge left smiles 0.008 of face height up, at the top
+of that range, and the frames still read smiling); between the two the share taken out ramps
+up, so that no photo jumps. The whole excess is taken out, even where a real smile moves the
+corners further than one unit of the basis' shapes does; the manifest records the amounts as
+ARKit weights (≤ 1).
 Brow height and lid opening vary too much between people to be read this way from a single
 photo, so they are left as the photo has them.
 """
@@ -63,16 +67,22 @@ def neutral_width() -> float:
     return float(mouth_width(topo.canonical_face()))
 
 
+def _taken_out(excess: float, dead_zone: float) -> float:
+    """How much of a departure from the neutral mouth is expression: none within the dead zone,
+    all of it from twice the dead zone, a rising share in between."""
+    return float(excess * np.clip((abs(excess) - dead_zone) / dead_zone, 0.0, 1.0))
+
+
 def expression_amounts(local: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
     """(52,) how many units of each basis shape the face (478, 3) shows (≥ 0, may pass 1)."""
     from scipy.optimize import nnls
     basis = build_basis(local) if basis is None else basis
     lift, width = corner_lift(local), float(mouth_width(local))
-    wide = max(width - neutral_width() - WIDTH_DEAD_ZONE, 0.0) / 2      # each side explains half
+    wide = max(_taken_out(width - neutral_width(), WIDTH_DEAD_ZONE), 0.0) / 2      # each side explains half
     amounts = np.zeros(len(ARKIT_NAMES), np.float64)
     for k, side in enumerate(CORNERS):
         excess = lift[k] - neutral_lift()
-        raised = np.sign(excess) * max(abs(excess) - DEAD_ZONE, 0.0)
+        raised = _taken_out(excess, DEAD_ZONE)
         shapes = [f"mouthSmile{side}" if excess > 0 else f"mouthFrown{side}", f"mouthStretch{side}"]
         moved = [local + basis[ARKIT_INDEX[shape]] for shape in shapes]
         effects = np.array([[corner_lift(face)[k] - lift[k], mouth_width(face) - width] for face in moved])
