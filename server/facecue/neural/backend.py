@@ -32,6 +32,7 @@ from ..gaze import labels_from_angles
 from ..names import ARKIT_INDEX, AUTO_EMOTION, EMOTIONS, GAZE_REGIONS
 from ..procedural import blinks
 from ..procedural.gaze_process import place_fixations
+from ..procedural.signals import smooth
 from ..procedural.speech_mouth import lip_seal, speech_mouth
 from ..timing import resample
 from . import representation as rep
@@ -255,11 +256,12 @@ ARTICULATORS = [ARKIT_INDEX[n] for n in (
     "mouthLowerDownRight", "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper", "tongueOut")]
 SHARED = [ARKIT_INDEX[n] for n in ("mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight",
                                    "mouthUpperUpLeft", "mouthUpperUpRight", "mouthPressLeft", "mouthPressRight")]
-# The model's share of the shared shapes is its expression, taken at expression rate (σ, s): its
-# speech-rate wobble in them, which the phones already give, trailed the lips (14 dev clips with
-# their transcripts, the closed photo, 30 fps: disgusted's lag 0.18 → 0.05 frames, the other
-# emotions 0.05–0.09 → 0.06–0.07, rounded/spread +0.007).
-EXPRESSION_SMOOTHING_S = 0.15
+# The model's share of the shared shapes is its expression, taken at expression rate (a Gaussian
+# this wide at half height, σ 0.15 s): its speech-rate wobble in them, which the phones already
+# give, trailed the lips (14 dev clips with their transcripts, the closed photo, 30 fps:
+# disgusted's lag 0.18 → 0.05 frames, the other emotions 0.05–0.09 → 0.06–0.07, rounded/spread
+# +0.007).
+EXPRESSION_SMOOTHING_S = 0.35325
 
 
 def with_phone_lips(weights: np.ndarray, inputs: CueInputs, basis: np.ndarray, fps: float) -> np.ndarray:
@@ -267,11 +269,9 @@ def with_phone_lips(weights: np.ndarray, inputs: CueInputs, basis: np.ndarray, f
     times = np.arange(len(weights)) / fps
     activity = inputs.features.at(times).speech_activity()
     mouth, closed = speech_mouth(inputs.phones, times, activity, fps, inputs.controls.lip_scale)
-    from scipy.ndimage import gaussian_filter1d
     out = weights.copy()
     out[:, ARTICULATORS] = mouth[:, ARTICULATORS]
-    expression = gaussian_filter1d(out[:, SHARED], EXPRESSION_SMOOTHING_S * fps, axis=0, mode="nearest")
-    out[:, SHARED] = np.clip(expression + mouth[:, SHARED], 0.0, 1.0)
+    out[:, SHARED] = np.clip(smooth(out[:, SHARED], fps, EXPRESSION_SMOOTHING_S) + mouth[:, SHARED], 0.0, 1.0)
     out[:, ARKIT_INDEX["mouthClose"]] = lip_seal(basis, out, closed)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
 
