@@ -134,21 +134,24 @@ def test_ray_batch_survives_a_killed_worker(lines, tmp_path):
 
 
 @pytest.fixture
-def running_cluster():
+def running_cluster(monkeypatch):
     pytest.importorskip("ray")
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)     # joining may set it: not for later tests
     with _last_cluster_kept(), _ray_head() as address:
         yield address
 
 
 @contextlib.contextmanager
-def _ray_head():
+def _ray_head(**env):
     """A Ray head started as a farm starts one (``ray start``), on a port of its own, and
-    stopped with everything it started (not ``ray stop``, which stops every cluster here)."""
+    stopped with everything it started (not ``ray stop``, which stops every cluster here).
+    It uses this machine's Ray token if one exists (a cluster of its own that ``ray.init`` once
+    booted here leaves one in ~/.ray/auth_token)."""
     port = _free_port()
     head = subprocess.Popen([str(Path(sys.executable).with_name("ray")), "start", "--head", "--block", "--num-cpus=2",
                              f"--port={port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
                              "--disable-usage-stats"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, env={**os.environ, **env})
     try:
         assert _until(lambda: _listening(port) and _last_cluster().endswith(f":{port}"), 120), \
             "the Ray head did not start"
@@ -220,7 +223,7 @@ def test_ray_workers_stay_loaded_for_the_next_batch_then_leave(lines, tmp_path, 
     second = batch.run(_manifest(lines, _entries(2, emotion="sad"), "second.jsonl"), tmp_path / "second",
                        ray_address=running_cluster, keep_warm_s=120)
     assert [o.status for o in first + second] == ["done"] * 4
-    ray.init(address=running_cluster, log_to_driver=False)
+    ray_batch.join(running_cluster)
     try:
         made = _warm_workers(ray)
         assert len(made) == 2 and sum(made.values()) == 4        # the second batch ran in the first's workers
@@ -234,6 +237,25 @@ def test_ray_workers_stay_loaded_for_the_next_batch_then_leave(lines, tmp_path, 
             "idle workers held the cluster's CPUs"
     finally:
         ray.shutdown()
+
+
+def test_ray_joins_a_cluster_secured_by_this_machines_token_and_names_a_missing_one(lines, tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    token = tmp_path / "auth_token"
+    token.write_text(os.urandom(32).hex())
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(token))    # this machine's token, as ~/.ray/auth_token is
+    manifest = _manifest(lines, _entries(1), "secured.jsonl")
+    with _last_cluster_kept(), _ray_head(RAY_AUTH_MODE="token") as address:
+        # A driver without the token is refused with one line that says what is missing.
+        bare = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")} | {"HOME": str(tmp_path)}
+        run = subprocess.run([sys.executable, "-m", "facecue.cli", "batch", str(manifest), "--out",
+                              str(tmp_path / "refused"), "--ray", address], env=bare, capture_output=True, text=True,
+                             timeout=180)
+        last = run.stderr.strip().splitlines()[-1]
+        assert run.returncode == 2 and "wants its token" in last and "RAY_AUTH_MODE=token" in last, run.stderr
+        outcomes = batch.run(manifest, tmp_path / "made", ray_address=address, keep_warm_s=0)
+    assert [o.status for o in outcomes] == ["done"]
 
 
 def test_ray_refuses_a_cluster_that_is_not_there_and_local_boots_its_own(lines, tmp_path):

@@ -8,6 +8,8 @@ after that long without a take. A cluster the run boots (``local``) goes with th
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import os
 import socket
 import threading
 import time
@@ -34,9 +36,7 @@ def run_ray(jobs: list[BatchJob], out_dir: Path, address: str, on_outcome, gpus_
     if connecting:
         if address != "local":
             check_answers(address)
-        # "local" boots a cluster of its own even when one runs here, or one ran and left its
-        # address behind (``None`` would join that one, or wait on it for ever).
-        ray.init(address=address, log_to_driver=False, **({"include_dashboard": False} if address == "local" else {}))
+        join(address)
     try:
         warm = address != "local"
         maker = ray.remote(num_cpus=1, num_gpus=gpus_per_take, max_restarts=RAY_RETRIES,
@@ -75,6 +75,64 @@ def check_answers(address: str) -> None:
             if address == "auto" else address
         raise Unavailable(f"no Ray cluster answers at {where}; start one (ray start --head) "
                           "or give the address of one that runs") from None
+
+
+def join(address: str) -> None:
+    """Connect this process to the cluster at ``address``, or boot one of its own (``local``)."""
+    import ray
+    from ray._raylet import AuthenticationTokenLoader
+    AuthenticationTokenLoader.instance().reset_cache()      # the token as it is now, not as first read
+    if address == "local":
+        # A cluster of its own even when one runs here, or one ran and left its address
+        # behind (``None`` would join that one, or wait on it for ever).
+        ray.init(address="local", log_to_driver=False, include_dashboard=False)
+        return
+    _use_this_machines_token(address)
+    try:
+        ray.init(address=address, log_to_driver=False)
+    except (ConnectionError, RuntimeError) as err:
+        if _refused_for_its_token(err):
+            raise Unavailable(f"the Ray cluster at {address} wants its token: set RAY_AUTH_MODE=token and "
+                              "give the token (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or ~/.ray/auth_token)") from None
+        raise
+
+
+def _use_this_machines_token(address: str) -> None:
+    """Send this machine's Ray token to a cluster on this machine.
+
+    A cluster ``ray start`` brings up here uses the machine's token once one exists (``ray.init``
+    of a cluster of its own saves one in ~/.ray/auth_token), and Ray then refuses drivers that
+    do not send it. Ray sends it by itself only to a cluster it finds (``auto``), never to an
+    address: a token is a secret, and an address may be another machine's. An address of this
+    machine is the same cluster ``auto`` would find, so it gets the token too; for other
+    machines RAY_AUTH_MODE=token stays the user's choice. (Private Ray calls: pinned Ray.)"""
+    if os.environ.get("RAY_AUTH_MODE") is not None or not _on_this_machine(address):
+        return
+    from ray._raylet import AuthenticationTokenLoader, Config
+    if AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True):
+        os.environ["RAY_AUTH_MODE"] = "token"
+        Config.initialize("")           # Ray's cached settings read the mode again
+
+
+def _on_this_machine(address: str) -> bool:
+    import ray
+    host = address.removeprefix("ray://").rpartition(":")[0].strip("[]") or address
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return False
+    own = {ray.util.get_node_ip_address()}
+    return any(ipaddress.ip_address(ip.split("%")[0]).is_loopback or ip in own for ip in found)
+
+
+def _refused_for_its_token(err: BaseException) -> bool:
+    """Whether ``ray.init`` failed because the cluster wants a token this driver did not send."""
+    from ray.exceptions import AuthenticationError
+    while err is not None:
+        if isinstance(err, AuthenticationError) or "InvalidAuthToken" in str(err):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def _run_on(ray, workers: list, maker, jobs: list[BatchJob], out_dir: Path, on_outcome) -> None:
