@@ -1,7 +1,7 @@
 """Lip-sync on real speech and real photos: the development set, per backend, face and fps.
 
     python bench/lipsync.py [--backends procedural neural neural-model] [--fps 24 25 29.97 30 60]
-                            [--faces …] [--clips …] [--transcript] [--readback N [--reader still|video]]
+                            [--faces …] [--clips …] [--transcript] [--readback N [--reader still|video] [--size 256]]
                             [--json out.json]
 
 Every clip of the dev set (real recordings from pinned registry packages, see
@@ -9,7 +9,7 @@ facecue.evaluation.devset) is timed by the take's own phone timing (recognition,
 --transcript the transcript) and scored against pocketsphinx forced alignment of its
 transcript (facecue.evaluation.lipsync has the definitions). Rows pool all clips for one
 (backend, face, fps); the last columns say which targets hold. --readback N renders the first
-N clips at each --fps on every face (256²) and reads the mouth back from the frames with MediaPipe,
+N clips at each --fps on every face (256², or --size) and reads the mouth back from the frames with MediaPipe,
 each frame as a still by default: MediaPipe's video tracking damps mouth-width changes to about
 0.3 of what the frames show (--reader video measures that).
 """
@@ -50,6 +50,7 @@ def main() -> int:
     parser.add_argument("--reader", default="still", choices=["still", "video"],
                         help="read each frame as a still image (default), or track through the frames as a video; "
                              "the tracker carries each frame's reading into the next and damps the mouth's width")
+    parser.add_argument("--size", default="256", help="render size of the read-back frames")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -83,7 +84,7 @@ def main() -> int:
                 sys.stdout.flush()
     if args.readback:
         for fps in args.fps:
-            results += readback(pipeline, clips[: args.readback], faces, args.backends, root, args.reader, fps)
+            results += readback(pipeline, clips[: args.readback], faces, args.backends, root, args.reader, fps, args.size)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
@@ -97,14 +98,15 @@ def backend_named(pipeline, name: str):
     return pipeline.backends[name]
 
 
-def readback(pipeline, clips, faces, backends, root, reader: str = "still", fps: float = 30.0) -> list[dict]:
-    """Render at 256², read the mouth back with MediaPipe, score it like the cues (2D both)."""
+def readback(pipeline, clips, faces, backends, root, reader: str = "still", fps: float = 30.0,
+             size: str = "256") -> list[dict]:
+    """Render at ``size``, read the mouth back with MediaPipe, score it like the cues (2D both)."""
     from PIL import Image
 
     from facecue.config import RenderSize
     from facecue.reference import FaceMeshDetector
     from facecue.render import Portrait
-    print(f"\nread back from rendered frames ({fps:g} fps, 256²; 2D in the image: take's landmarks vs MediaPipe "
+    print(f"\nread back from rendered frames ({fps:g} fps, {size}²; 2D in the image: take's landmarks vs MediaPipe "
           f"on frames, {'each frame a still' if reader == 'still' else 'tracked as a video'})")
     print(f"{'backend':11s} {'face':8s} {'source':9s} " + " ".join(c[:8].ljust(8) for c in COLUMNS) + "  unread")
     out = []
@@ -113,7 +115,7 @@ def readback(pipeline, clips, faces, backends, root, reader: str = "still", fps:
         backend = backend_named(pipeline, backend_name)
         for face_name, face in faces.items():
             rgb = np.asarray(Image.open(devset.face_path(root, face_name)).convert("RGB"))
-            prepared = renderer.prepare(Portrait(rgb, face), RenderSize.parse("256"))
+            prepared = renderer.prepare(Portrait(rgb, face), RenderSize.parse(size))
             cue_scores, read_scores, unread = [], [], 0
             for clip in clips:
                 take = harness.make_take(backend, clip, face, fps)
