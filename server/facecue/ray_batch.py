@@ -121,7 +121,10 @@ def _on_this_machine(address: str) -> bool:
         found = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except (OSError, UnicodeError):
         return False
-    own = {ray.util.get_node_ip_address()}
+    try:
+        own = {ray.util.get_node_ip_address()}
+    except OSError:                     # no network at all: only loopback is this machine
+        own = set()
     return any(ipaddress.ip_address(ip.split("%")[0]).is_loopback or ip in own for ip in found)
 
 
