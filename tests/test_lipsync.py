@@ -344,6 +344,25 @@ def test_rounding_keeps_the_corners_outermost_on_every_face(pipeline, faces):
             assert x[topo.MOUTH_CORNER_LEFT] > x[others].max() and x[topo.MOUTH_CORNER_RIGHT] < x[others].min(), (name, keep)
 
 
+def test_a_smile_pulls_the_lips_beside_the_corner_with_it(faces):
+    """The upper lip's outer contour beside each corner rises with a smile at least 0.42 as far
+    as the corner. The falloff used to be measured through the head, and those lip points stand
+    about a centimetre in front of the corner: on the dev faces the farther of the two followed
+    0.27–0.38 of the way (now 0.45–0.67). The corner went up alone, and the independent reader
+    took it for a weaker smile (bench/emotions.py)."""
+    from facecue.arkit_basis import build_basis
+    from facecue.names import ARKIT_INDEX
+    from facecue import topology as topo
+    beside = {"Left": (topo.MOUTH_CORNER_LEFT, topo.LIP_UPPER_OUTER[-3:-1]),
+              "Right": (topo.MOUTH_CORNER_RIGHT, topo.LIP_UPPER_OUTER[1:3])}
+    for name, face in faces.items():
+        basis = build_basis(face.local)
+        for side, (corner, lips) in beside.items():
+            smile = basis[ARKIT_INDEX[f"mouthSmile{side}"]]
+            followed = smile[list(lips), 1] / smile[corner, 1]
+            assert followed.min() >= 0.42, (name, side, followed)
+
+
 def test_lips_sealed_over_a_smile_with_teeth_read_back_closed(pipeline, root):
     """Lips that meet over a photo's open, smiling mouth must read closed in the frames: their
     inner edges, sampled from the rim where the photo's lips border its teeth, drew a dashed

@@ -19,6 +19,7 @@ from .names import ARKIT_INDEX, ARKIT_NAMES
 
 _CANONICAL_HEIGHT_CM = 17.7   # forehead (10) to chin (152) on the canonical face
 _SIDES = {"left": 1.0, "right": -1.0}   # subject's left is +x (the viewer's right)
+SMILE_DEPTH_WEIGHT = 0.3      # how much depth counts in the smile's falloff (see mouthSmile)
 
 
 class _Face:
@@ -81,11 +82,15 @@ class _Face:
         d2 = np.square(self.v[:, None, :] - self.v[None, margins, :]).sum(-1)
         return move * (1 - np.exp(-d2 / (2 * (0.25 * self.k) ** 2)).max(1))[:, None]
 
-    def spread(self, handles: dict[int, tuple[float, float, float]], radius_cm: float) -> np.ndarray:
-        """Displace handle points by their vectors (cm), neighbours by Gaussian falloff."""
+    def spread(self, handles: dict[int, tuple[float, float, float]], radius_cm: float,
+               depth_weight: float = 1.0) -> np.ndarray:
+        """Displace handle points by their vectors (cm), neighbours by Gaussian falloff of their
+        distance, its depth counted ``depth_weight`` times (1: through the head)."""
         idx = np.array(list(handles))
         disp = np.array(list(handles.values()), dtype=np.float64) * self.k
-        d2 = np.square(self.v[:, None, :] - self.v[None, idx, :]).sum(-1)
+        offsets = self.v[:, None, :] - self.v[None, idx, :]
+        offsets[..., 2] *= depth_weight
+        d2 = np.square(offsets).sum(-1)
         phi = np.exp(-d2 / (2 * (radius_cm * self.k) ** 2))
         blend = (phi @ disp) / np.maximum(phi.sum(1, keepdims=True), 1e-9)
         return blend * phi.max(1, keepdims=True)
@@ -307,7 +312,10 @@ def build_basis(neutral: np.ndarray) -> np.ndarray:
         s = side.capitalize()
         corner = topo.MOUTH_CORNER_LEFT if side == "left" else topo.MOUTH_CORNER_RIGHT
         half = face.side(side)[:, None]
-        shapes[f"mouthSmile{s}"] = face.spread({corner: (sign * 0.9, 1.1, -0.4)}, 1.1)
+        # The smile's pull falls off mostly across the face: the lips beside the corner stand a
+        # centimetre in front of it and, measured through the head, followed it a third of the
+        # way; with depth ignored it reached the back of the jaw (0.6 mm on the bearded photo).
+        shapes[f"mouthSmile{s}"] = face.spread({corner: (sign * 0.9, 1.1, -0.4)}, 1.1, depth_weight=SMILE_DEPTH_WEIGHT)
         # The depressor pulls the corner down and out, and the lower lip's side with it: a
         # corner pulled nearly straight down read as a pucker (0.0–0.8) beside a weaker frown.
         shapes[f"mouthFrown{s}"] = face.spread({corner: (sign * 0.6, -1.0, 0)}, 1.6)

@@ -15,8 +15,9 @@ from .config import TakeRequest
 # Bump when what a take contains changes for the same inputs (2: the ARKit basis's nose wrinkle;
 # 3: its raised brows lift the forehead, and blinks close over a widened or squinting eye;
 # 4: the jaw parts the lips as a lens, tapering into the corners; 5: a smiling photo's corners
-# come back to the canonical level, and rounding narrows the lips alike at every height).
-IDENTITY_VERSION = 5
+# come back to the canonical level, and rounding narrows the lips alike at every height;
+# 6: the smile's pull falls off across the face, the lips beside the corner following it).
+IDENTITY_VERSION = 6
 
 
 def _input_digest(value) -> str:

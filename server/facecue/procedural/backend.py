@@ -15,10 +15,11 @@ from .speech_mouth import lip_seal, speech_mouth
 
 class ProceduralBackend:
     name = "procedural"
-    version = "1.5"             # 1.2: lips sealed exactly under the nose wrinkle; disgust's upper lip 0.95;
+    version = "1.6"             # 1.2: lips sealed exactly under the nose wrinkle; disgust's upper lip 0.95;
                                 # 1.3: raised brows lift the forehead; blinks close over eyeWide and eyeSquint;
                                 # 1.4: the jaw parts the lips as a lens, tapering into the corners;
                                 # 1.5: rounding narrows the lips alike at every height (no fold at the corners)
+                                # 1.6: the smile's pull falls off across the face (the lips beside the corner follow)
     native_fps = 60.0           # fine enough that short lip closures survive resampling to any rate
     uses_phones = True           # visemes are timed by the recognised phones
 
