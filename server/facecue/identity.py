@@ -16,7 +16,7 @@ from .config import TakeRequest
 # 3: its raised brows lift the forehead, and blinks close over a widened or squinting eye;
 # 4: the jaw parts the lips as a lens, tapering into the corners; 5: a smiling photo's corners
 # come back to the canonical level, and rounding narrows the lips alike at every height;
-# 6: the smile's pull falls off across the face, the lips beside the corner following it).
+# 6: the smile's pull falls off mostly across the face, the lips beside the corner following it).
 IDENTITY_VERSION = 6
 
 

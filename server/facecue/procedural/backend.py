@@ -19,7 +19,7 @@ class ProceduralBackend:
                                 # 1.3: raised brows lift the forehead; blinks close over eyeWide and eyeSquint;
                                 # 1.4: the jaw parts the lips as a lens, tapering into the corners;
                                 # 1.5: rounding narrows the lips alike at every height (no fold at the corners)
-                                # 1.6: the smile's pull falls off across the face (the lips beside the corner follow)
+                                # 1.6: the smile's pull falls off mostly across the face (depth counts 0.3; the lips beside the corner follow)
     native_fps = 60.0           # fine enough that short lip closures survive resampling to any rate
     uses_phones = True           # visemes are timed by the recognised phones
 
