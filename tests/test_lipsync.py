@@ -379,3 +379,27 @@ def test_lips_sealed_over_a_smile_with_teeth_read_back_closed(pipeline, root):
         read = np.stack([detector.detect(frame)[0] for frame in frames])
         gap, width = lipsync.mouth_measures(read, planar=True)
         assert (gap / width).max() < 0.02, (face_name, gap / width)
+
+
+def test_lips_closing_over_an_open_mouth_show_each_row_of_the_face_once(pipeline, root):
+    """Lips sealed over a photo's open mouth: down the middle of the face, from the nose to the
+    chin, every output row shows a photo row no higher than the one above it. The spline used
+    to pass through inner lips a hair apart and fold the photo's opening into that hair; it
+    swung back 53 photo px on *open* and 51 on *grey* (12 and 13 where it showed past the lip
+    bands), and the photo's lip edges showed a second time above and below the lips."""
+    from facecue.config import RenderSize
+    from facecue.evaluation.expression_probe import probe_landmarks
+    from facecue.names import ARKIT_NAMES
+    from facecue.reference import read_image
+    from facecue.render import Portrait
+    from facecue import topology as topo
+    renderer = pipeline.renderer()
+    for face_name in ("open", "grey", "teeth"):
+        photo = str(devset.face_path(root, face_name))
+        reference, image = probe_landmarks(pipeline, photo, np.zeros((1, len(ARKIT_NAMES)), np.float32))
+        prepared = renderer.prepare(Portrait(read_image(photo)[0], reference), RenderSize.parse("256"))
+        points = renderer.photo_points(image)
+        field, (x0, y0, _, _) = renderer.warp_field(prepared, points)
+        middle, nose, chin = renderer.output_points(prepared, points)[0, [topo.LOWER_LIP_INNER, topo.NOSE_TIP, topo.CHIN]].tolist()
+        column = field[0, int(nose[1]) - y0:int(chin[1]) - y0, int(middle[0]) - x0, 1].cpu().numpy()
+        assert np.diff(column).min() > -0.05, (face_name, np.diff(column).min())

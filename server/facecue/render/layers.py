@@ -14,7 +14,7 @@ from .. import topology as topo
 from .creases import crease_strengths, line_amounts, line_points, line_shade
 from .portrait import (EYES, MOUTH_OPENING, PreparedPortrait, eye_opening, grid_coordinates, iris_radius,
                        source_grid, toward_grey)
-from .warp import LID_HOLD, held_lids
+from .warp import LID_HOLD, held_lids, lips_closing
 from .shapes import disc_coverage, pixel_centres, polygon_coverage, polyline_distance, smoothstep
 
 CAVITY = (0.20, 0.07, 0.08)
@@ -43,12 +43,6 @@ def _box(points: torch.Tensor, margin: float, height: int, width: int) -> tuple[
     x0, y0 = max(0, low[0] - margin), max(0, low[1] - margin)
     x1, y1 = min(width, high[0] + margin), min(height, high[1] + margin)
     return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
-
-
-def lips_closing(relative: torch.Tensor, photo_relative: float) -> torch.Tensor:
-    """How far (0–1) each frame's lips have closed from the photo's own opening; both gaps
-    ÷ mouth width. 0 for a photo whose lips already meet."""
-    return (1 - relative / max(photo_relative, 1e-3)).clamp(0, 1)
 
 
 def _pixels(box, frames: int, device) -> torch.Tensor:

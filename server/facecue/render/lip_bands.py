@@ -8,19 +8,23 @@ it goes, and the photo's mouth opening is never sampled between lips that meet.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .. import topology as topo
 from . import fused_bands
-from .layers import PARTED, SEALED, lips_closing
+from .layers import PARTED, SEALED
 from .shapes import pixel_centres, smoothstep
+from .warp import lips_closing, relative_gap
 
 # (outer contour, inner contour) of each lip, corner to corner, point k of one facing point k of the other.
 LIPS = (
     (topo.LIP_UPPER_OUTER, topo.LIP_UPPER_INNER),
     ((topo.MOUTH_CORNER_RIGHT,) + topo.LIP_LOWER_OUTER + (topo.MOUTH_CORNER_LEFT,), topo.LIP_LOWER_INNER_WITH_CORNERS),
 )
-FEATHER = 0.3          # of a lip's thickness from its outer contour: where the band takes over from the warp
+FEATHER = 0.3          # of a lip's thickness outside its outer contour, over which the band gives way to
+                       # the warp: the band draws the whole lip (blended with the warp inside the lip, lips
+                       # closing over an open mouth showed the photo's lip edge a second time beside them)
 SOURCE_DEPTH = 0.65    # of the photo's lip thickness sampled when lips meet over the photo's open mouth:
                        # its inner edge borders the teeth, and MediaPipe's inner contour often lies
                        # a little inside them; sampled, that edge drew a dashed dark seam that read
@@ -98,11 +102,10 @@ def _forward(points: torch.Tensor, quad: torch.Tensor, u: torch.Tensor, v: torch
     return (1 - u) * (1 - v) * a + u * (1 - v) * b + u * v * c + (1 - u) * v * d
 
 
-def _relative_gap(points: torch.Tensor) -> torch.Tensor:
-    """Inner-lip gap ÷ mouth width of (…, 478, 2) points."""
-    gap = (points[..., topo.UPPER_LIP_INNER, :] - points[..., topo.LOWER_LIP_INNER, :]).norm(dim=-1)
-    width = (points[..., topo.MOUTH_CORNER_LEFT, :] - points[..., topo.MOUTH_CORNER_RIGHT, :]).norm(dim=-1)
-    return gap / width.clamp_min(1e-6)
+def _depth_into(v: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
+    """Where on the photo's lip (0 outer contour … 1 inner) a take's lip position v shows:
+    scaled by ``depth`` inside the lip, carried on unscaled outside its outer contour."""
+    return torch.where(v < 0, v, v.clamp(max=1) * depth)
 
 
 def lip_field(pixels: torch.Tensor, points: torch.Tensor, photo_landmarks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,17 +121,17 @@ def lip_field(pixels: torch.Tensor, points: torch.Tensor, photo_landmarks: torch
     past_up, past_low = v_up > 1, v_low > 1
     upper = torch.where(past_up & past_low, v_up <= v_low,
                         torch.where(past_up != past_low, ~past_up, miss_up <= miss_low))
-    gap = _relative_gap(points)
-    depth = (1 - (1 - SOURCE_DEPTH) * lips_closing(gap, float(_relative_gap(photo_landmarks))))[:, None, None]
+    gap = relative_gap(points)
+    depth = (1 - (1 - SOURCE_DEPTH) * lips_closing(gap, float(relative_gap(photo_landmarks))))[:, None, None]
     source = torch.where(upper[..., None],
-                         _forward(photo_landmarks, quad_up, u_up, v_up.clamp(0, 1) * depth, *LIPS[0]),
-                         _forward(photo_landmarks, quad_low, u_low, v_low.clamp(0, 1) * depth, *LIPS[1]))
+                         _forward(photo_landmarks, quad_up, u_up, _depth_into(v_up, depth), *LIPS[0]),
+                         _forward(photo_landmarks, quad_low, u_low, _depth_into(v_low, depth), *LIPS[1]))
     u, v = torch.where(upper, u_up, u_low), torch.where(upper, v_up, v_low)
     past_end = _beyond(u)
     # Between the lips the mouth layer draws once they part; until then the lips' inner edges
     # fill it, not the photo's teeth squeezed into a strip.
     between = 1 - smoothstep(SEALED, PARTED, gap)[:, None, None]
-    weight = smoothstep(0.0, FEATHER, v) * (1 - smoothstep(0.0, END_FEATHER, past_end)) * torch.where(v > 1, between, 1)
+    weight = smoothstep(-FEATHER, 0.0, v) * (1 - smoothstep(0.0, END_FEATHER, past_end)) * torch.where(v > 1, between, 1)
     return torch.nan_to_num(source), torch.nan_to_num(weight, nan=0.0)
 
 
@@ -137,9 +140,11 @@ def carry_lips(field: torch.Tensor, box: tuple[int, int, int, int], points: torc
     """Replace the warp ``field`` (F, h, w, 2) of output ``box`` by the lip bands, in place,
     over the box around the batch's lips; points (F, 478, 2) in output px."""
     lips = points[:, [i for outer, inner in LIPS for i in outer + inner]]
+    thickness = max(float((points[:, list(outer)] - points[:, list(inner)]).norm(dim=-1).max()) for outer, inner in LIPS)
+    margin = 2 + int(np.ceil(FEATHER * thickness))         # the band reaches past the outer contours
     x0, y0, x1, y1 = box
-    lx0, ly0 = (int(v) - 2 for v in lips.reshape(-1, 2).amin(0).floor().tolist())
-    lx1, ly1 = (int(v) + 2 for v in lips.reshape(-1, 2).amax(0).ceil().tolist())
+    lx0, ly0 = (int(v) - margin for v in lips.reshape(-1, 2).amin(0).floor().tolist())
+    lx1, ly1 = (int(v) + margin for v in lips.reshape(-1, 2).amax(0).ceil().tolist())
     lx0, ly0, lx1, ly1 = max(lx0, x0), max(ly0, y0), min(lx1, x1), min(ly1, y1)
     if lx1 <= lx0 or ly1 <= ly0:
         return

@@ -45,12 +45,14 @@ class WarpRenderer:
     layers (``creases=False`` leaves the skin as the warp carries it)."""
 
     name = "warp"
-    version = "1.5"          # 1.1: expression creases; 1.2: lids drawn closing over a held-open eye;
+    version = "1.6"          # 1.1: expression creases; 1.2: lids drawn closing over a held-open eye;
                              # 1.3: lips meeting over an open mouth sampled clear of its inner edge;
                              # 1.4: closing lids made of the skin above them, over the photo's lashes;
                              # drawn teeth hanging from the upper lip, lit like the photo's lips;
                              # the face's edge kept outside the cheek as the head turns
                              # 1.5: the mouth's drawn colours no more colourful than the photo
+                             # 1.6: lips closing over an open mouth no longer fold the spline
+                             # (their inner lips eased apart for it; the lip bands draw whole lips)
 
     def __init__(self, device: str | torch.device | None = None, grid_cells: int = GRID_CELLS,
                  creases: bool = True):

@@ -24,7 +24,6 @@ INNER_RING, OUTER_RING = 1.35, 1.8          # × the face oval's radius, around 
 OUTER_FOLLOW = 0.5                          # how much of the head's motion the outer ring takes
 FADE = (1.9, 2.6)                           # the field fades out between these radii
 MESH_CONTROLS = 260                         # mesh points the spline passes through
-LIP_PARTING = 0.03                          # × mouth width: the least inner-lip gap the warp is given
 LID_HOLD = 0.4                              # × the photo's lid gap: the least the warp closes an eye
 
 
@@ -88,7 +87,7 @@ def control_points(reference: np.ndarray, frames: torch.Tensor, face: FaceFrame)
     a, b = similarity(oval, frames[:, oval_idx])
     inner_t = _apply(a, b, inner)
     outer_t = outer + OUTER_FOLLOW * (_apply(a, b, outer) - outer)
-    points = _oval_sides_held(held_lids(_parted_lips(frames), ref), ref, centre)
+    points = _oval_sides_held(held_lids(_inner_lips_eased(frames, ref), ref), ref, centre)
     targets = torch.cat([points[:, mesh_controls()], inner_t, outer_t], 1)
     sources = torch.cat([ref[mesh_controls()], inner, outer], 0)
     return targets, sources
@@ -134,21 +133,42 @@ def _oval_sides_held(frames: torch.Tensor, reference: torch.Tensor, centre: torc
     return out
 
 
-def _parted_lips(frames: torch.Tensor) -> torch.Tensor:
-    """The frames' points with the inner lips at least LIP_PARTING of the mouth's width apart.
+def _inner_lips_eased(frames: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """The frames' points with the inner lips, as far as the lips have closed from the photo's
+    opening, moved to where the photo has them between the lips' outer contours.
 
-    Where the lips meet in the frame but not in the photo, one output point would have to
-    show two photo points; the spline then averages them and the photo's open mouth spreads
-    over a band as tall as its teeth. Parted by a hair, the spline folds the photo's opening
-    into that hair (the mouth layer draws the seam), and the system stays well conditioned."""
-    upper, lower = list(topo.LIP_UPPER_INNER[1:-1]), list(topo.LIP_LOWER_INNER)      # pairs between the corners
+    Lips meeting over the photo's open mouth ask one output line to show the whole opening.
+    Through the inner lips themselves (parted by a hair), the spline folded the opening into
+    that hair and swung back beyond the lips (27–53 photo px on the dev set's open mouths),
+    and the photo's lip edges showed a second time above and below them. Where the lips close,
+    the lip bands and the mouth layer draw everything between the outer contours, so the
+    spline only has to stay smooth there; as open as the photo, the inner lips are its own."""
+    upper_outer, upper_inner = list(topo.LIP_UPPER_OUTER[1:-1]), list(topo.LIP_UPPER_INNER[1:-1])
+    lower_inner, lower_outer = list(topo.LIP_LOWER_INNER), list(topo.LIP_LOWER_OUTER)        # facing columns
+    steps = torch.stack([(reference[upper_inner] - reference[upper_outer]).norm(dim=-1),
+                         (reference[lower_inner] - reference[upper_inner]).norm(dim=-1),
+                         (reference[lower_outer] - reference[lower_inner]).norm(dim=-1)])
+    share = steps.cumsum(0)[:2] / steps.sum(0).clamp_min(1e-6)                 # (2, 9): upper, lower inner
+    top, span = frames[:, upper_outer, :2], frames[:, lower_outer, :2] - frames[:, upper_outer, :2]
+    closing = lips_closing(relative_gap(frames), float(relative_gap(reference)))[:, None, None]
     out = frames.clone()
-    width = (frames[:, topo.MOUTH_CORNER_LEFT, :2] - frames[:, topo.MOUTH_CORNER_RIGHT, :2]).norm(dim=-1)[:, None]
-    apart = frames[:, lower, 1] - frames[:, upper, 1]          # image y grows downward
-    short = (LIP_PARTING * width - apart).clamp_min(0) / 2
-    out[:, upper, 1] -= short
-    out[:, lower, 1] += short
+    for row, inner in enumerate((upper_inner, lower_inner)):
+        spread = top + share[row][None, :, None] * span
+        out[:, inner, :2] = torch.lerp(frames[:, inner, :2], spread, closing)
     return out
+
+
+def relative_gap(points: torch.Tensor) -> torch.Tensor:
+    """Inner-lip gap ÷ mouth width of (…, 478, 2) points."""
+    gap = (points[..., topo.UPPER_LIP_INNER, :2] - points[..., topo.LOWER_LIP_INNER, :2]).norm(dim=-1)
+    width = (points[..., topo.MOUTH_CORNER_LEFT, :2] - points[..., topo.MOUTH_CORNER_RIGHT, :2]).norm(dim=-1)
+    return gap / width.clamp_min(1e-6)
+
+
+def lips_closing(relative: torch.Tensor, photo_relative: float) -> torch.Tensor:
+    """How far (0–1) each frame's lips have closed from the photo's own opening; both gaps
+    ÷ mouth width. 0 for a photo whose lips already meet."""
+    return (1 - relative / max(photo_relative, 1e-3)).clamp(0, 1)
 
 
 def held_lids(frames: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
