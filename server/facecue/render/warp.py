@@ -139,7 +139,7 @@ def _inner_lips_eased(frames: torch.Tensor, reference: torch.Tensor) -> torch.Te
 
     Lips meeting over the photo's open mouth ask one output line to show the whole opening.
     Through the inner lips themselves (parted by a hair), the spline folded the opening into
-    that hair and swung back beyond the lips (27–53 photo px on the dev set's open mouths),
+    that hair and swung back beyond the lips (up to 53 photo px on the dev set's open mouths),
     and the photo's lip edges showed a second time above and below them. Where the lips close,
     the lip bands and the mouth layer draw everything between the outer contours, so the
     spline only has to stay smooth there; as open as the photo, the inner lips are its own."""
